@@ -1,0 +1,46 @@
+"""activellm-modal: an LLM picks the first texts to label, as a modAL query strategy.
+
+``ActiveLLM`` implements "ActiveLLM: Large Language Model-based Active Learning for
+Textual Few-Shot Scenarios" (Bayer and Reuter, 2024) as a modAL query strategy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from activellm_modal.exceptions import (
+    ActiveLLMError,
+    EmptyPoolError,
+    InvalidPoolError,
+    LLMEndpointError,
+    PoolTooSmallError,
+    ReplayMissError,
+    SelectionWarning,
+)
+from activellm_modal.parsing import parse_selection
+from activellm_modal.strategy import ActiveLLM, QueryRecord
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ActiveLLM",
+    "ActiveLLMError",
+    "BertClassifier",
+    "EmptyPoolError",
+    "InvalidPoolError",
+    "LLMEndpointError",
+    "PoolTooSmallError",
+    "QueryRecord",
+    "ReplayMissError",
+    "SelectionWarning",
+    "parse_selection",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # BertClassifier imports torch and transformers (seconds); only pay for it when used.
+    if name == "BertClassifier":
+        from activellm_modal.classifiers import BertClassifier
+
+        return BertClassifier
+    raise AttributeError(f"module 'activellm_modal' has no attribute {name!r}")

@@ -1,0 +1,36 @@
+"""Every error the package raises, in one place.
+
+Each message names the cause and the fix. The classes also derive from the
+built-in exception a caller would expect (``ValueError``, ``TypeError``,
+``RuntimeError``), so ``except ValueError`` keeps working.
+"""
+
+from __future__ import annotations
+
+
+class ActiveLLMError(Exception):
+    """Base class of all errors raised by activellm-modal."""
+
+
+class EmptyPoolError(ActiveLLMError, ValueError):
+    """The unlabelled pool holds no instance, so there is nothing to select."""
+
+
+class PoolTooSmallError(ActiveLLMError, ValueError):
+    """More instances were requested than the pool holds."""
+
+
+class InvalidPoolError(ActiveLLMError, TypeError):
+    """The pool (or training input) is not text in a supported container."""
+
+
+class LLMEndpointError(ActiveLLMError, RuntimeError):
+    """The LLM endpoint failed after every retry (HTTP error, timeout, bad response)."""
+
+
+class ReplayMissError(ActiveLLMError, LookupError):
+    """A replay backend holds no recorded answer for the presented instances."""
+
+
+class SelectionWarning(UserWarning):
+    """The LLM's answer needed repair: positions were filled in, or it looked degenerate."""

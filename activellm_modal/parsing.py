@@ -1,0 +1,681 @@
+"""Turn an LLM's free-text answer into the positions it selected.
+
+The LLM is shown instances after their positions (0-based integers) and is asked
+to end its answer with the chosen positions as one comma-separated list. Real
+answers stray from that: JSON, code fences, ``Instance 7: ...`` or ``(#4)``
+lines, one number per line, numbered lists whose item numbers are not
+positions, several category lists, reasoning full of other numbers, or a list
+spread over several chat turns. The parser works in two steps:
+
+1. **Candidates.** Structured output (JSON that parses) is trusted first. Else
+   every line is scanned: a run of comma-separated integers (ranges such as
+   ``2-5`` expanded) is one *list* candidate; lines that each name one instance
+   (``Instance 3: ...``, ``- 0: ...``, ``16. 511 (...)``, ``(#4)``, a bare
+   number) are grouped with their neighbours of the same kind into one *item*
+   candidate.
+2. **Choice.** The final answer wins: the last candidate holding at least half
+   of ``k`` valid positions. When it holds fewer than ``k``, the stand-alone
+   candidates right after it (additions such as "Instance 80: ...") and right
+   before it (category lists such as ``Positive: 1, 2`` / ``Negative: 7, 9``,
+   or the earlier turns of a reply cut into pieces) are joined to it, as long
+   as each adds mostly new positions.
+
+Positions outside ``0 <= p < n_presented`` and repeats are dropped, never
+clamped, and the result is cut to ``k``, in answer order.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import operator
+import re
+import unicodedata
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+__all__ = ["ParsedSelection", "extract_json_positions", "parse_answer", "parse_selection"]
+
+# --------------------------------------------------------------------------- #
+# Text normalisation
+# --------------------------------------------------------------------------- #
+
+# Dash-like characters become "-" so that "2–5" and "−3" read like ASCII;
+# zero-width characters would split numbers, so they go.
+# (A regex finds them: str.translate is slow on non-ASCII text.)
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+_ODD_CHAR_RE = re.compile("[\u2010-\u2015\u2212\ufe58\ufe63]|[\u200b-\u200d\u2060\ufeff]")
+# Markdown emphasis and inline code wrap numbers ("**ID: 0**", "`3`") but carry no meaning.
+_EMPHASIS_RE = re.compile(r"\*\*|__|`")
+# Dates ("2021-03-15" would read as 2021 and 3) and thousands ("30,000" would
+# read as the list 30, 0). Both start with a digit so that the scan stays fast;
+# what precedes the match is checked in _fix_number.
+_NUMBER_FIX_RE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}(?![\w-])|\d{1,3}(?:,\d{3})+(?![\d,])")
+_PROSE_AFTER_RE = re.compile(r"\s*[A-Za-z%]|\.")
+
+# --------------------------------------------------------------------------- #
+# Numbers, runs and item lines
+# --------------------------------------------------------------------------- #
+
+_DIGITS_RE = re.compile(r"\d+")
+# One listed element: an optional "[" or "#", an integer that is not part of a
+# word or a decimal, an optional range end ("2-5"), an optional "]" and an
+# optional short remark in parentheses ("609 (unique praise)"). The remark is
+# bounded and every repetition needs a new digit, so matching stays linear.
+_ELEM = (
+    r"(?:\[\s?)?(?:#\s?)?(?<![\w.])-?\d+(?![\w]|\.\d)(?:\s?-\s?\d+(?![\w]|\.\d))?(?:\s?\])?"
+    r"(?:\s?\([^()\n]{0,120}\))?"
+)
+_SEP = r"(?:\s{0,3}[,;]\s{0,3}(?:(?:[Aa]nd|AND|&)\s{1,3})?|\s{1,3}(?:[Aa]nd|AND|&)\s{1,3})"
+_MULTI_RE = re.compile(rf"{_ELEM}(?:{_SEP}{_ELEM})+")
+_ELEM_RE = re.compile(_ELEM)
+# The integer(s) of one element; matching the remark too skips the numbers inside it.
+_ELEM_VALUE_RE = re.compile(
+    r"(?<![\w.])(?P<a>-?\d+)(?![\w]|\.\d)(?:\s?-\s?(?P<b>\d+)(?![\w]|\.\d))?"
+    r"(?:\s?\]?\s?\([^()\n]{0,120}\))?"
+)
+
+_BULLET = r"(?:[-*•+>▪◦‣]|\(?\d{1,3}[.)])"
+_KEYWORD = (
+    r"(?:instances?|indices|indexes|index|idx|ids?|items?|examples?|samples?|positions?"
+    r"|numbers?|nos?\.|nr\.?)"
+)
+# A line that starts with a bullet and/or a keyword directly before a number:
+# "- 0: ...", "16. 511 (...)", "Instance 3: ...", "1. Instance ID 24:", "Index 0".
+_LEAD_RE = re.compile(
+    rf"\s*(?P<bullet>{_BULLET}\s*)?"
+    rf"(?:(?P<kw>{_KEYWORD})(?![\w])\s?(?:(?:id|number|no\.|nr\.?)\s?)?[:#=]?\s{{0,3}})?"
+    r"(?=(?:\[\s?)?#?\s?-?\d)",
+    re.IGNORECASE,
+)
+# A number and a remark: "3: They may not be friendly.", "[3] text", "67 (strong)".
+# "3. text" is deliberately absent: that is an enumerator, not an instance.
+_NUMBER_TEXT_RE = re.compile(r"\s*(?:\[\s?-?\d+\s?\]|#?-?\d+\s?[:=]|#?-?\d+\s\(|#?-?\d+\s-\s)")
+_BARE_RE = re.compile(r"\s*(?:[-*•+]\s?)?(?:\[\s?)?#?(-?\d+)(?:\s?\])?\s?[.,;]?\s*$")
+# One number after a label without digits: "Final answer: 7", "Selected = [3]".
+_LABELLED_SINGLE_RE = re.compile(
+    r"\s*(?P<label>[^\d\n]{1,80}?[:=])\s{0,3}\[?#?(?P<value>-?\d+)(?![\w]|\.\d)[\W_]*$"
+)
+# References inside prose: "(#4)", "#12", "instance number 125", "Instance 80".
+_INLINE_REF_RE = re.compile(
+    r"\(#\s?(\d+)\)|(?<![\w&#])#(\d+)\b"
+    r"|\binstances?\s(?:number\s|no\.\s?|nr\.?\s?|#\s?|id\s)?(\d+)\b(?![.,]\d)",
+    re.IGNORECASE,
+)
+# A selection phrased negatively ("Instance 2: Not selected.", "Excluded: 4, 5").
+_NEGATED_RE = re.compile(
+    r"\b(?:not\s(?:be\s)?(?:selected|chosen|included|picked|labell?ed)|excluded?|rejected?"
+    r"|skipped|discarded|left\sout)\b",
+    re.IGNORECASE,
+)
+_BULLET_ONLY_RE = re.compile(_BULLET)
+_ALNUM_RE = re.compile(r"[^\W_]")
+# After a number, only these characters can continue a list: a separator, a
+# range dash, "and", a closing bracket or a remark in parentheses.
+_CONTINUES_RE = re.compile(r"\s{0,3}[,;&aA)\]\-(]")
+_LABEL_END = (":", "-", "=", "(", "[", "{", ">", "#")
+_MAX_LABEL = 80  # characters of a label before a list ("Clear positive sentiments:")
+_MAX_RANGE = 1000  # longest range expanded; "2021-26855" (a CVE) reads as two numbers
+_HUGE = 10**18  # stands for integers too long to matter
+_MAX_TEXT_GAP = 2  # text lines tolerated inside one item block ("Reason: ..." lines)
+
+# --------------------------------------------------------------------------- #
+# JSON
+# --------------------------------------------------------------------------- #
+
+_FENCE_RE = re.compile(r"```[ \t]*[\w+-]*[ \t]*\n?(.*?)```", re.DOTALL)
+_OBJECT_START_RE = re.compile(r"\{\s*\"")
+_JSON_INT_RE = re.compile(r"\s*-?\d+\s*")
+_JSON_KEYS = (
+    "positions",
+    "selected_positions",
+    "position",
+    "indices",
+    "selected_indices",
+    "indexes",
+    "selected",
+    "selection",
+    "selected_instances",
+    "instances",
+    "ids",
+    "choices",
+    "answer",
+)
+_JSON_KEY_PARTS = ("position", "indic", "index", "select", "instance", "choice")
+_MAX_OBJECT_TRIES = 50  # embedded objects tried, the last ones first
+
+
+@dataclass(frozen=True)
+class ParsedSelection:
+    """The positions read from one answer, with how they were found.
+
+    Attributes
+    ----------
+    positions : tuple of int
+        Distinct positions ``0 <= p < n_presented`` in answer order, at most ``k``.
+    n_found_raw : int
+        Integers in the chosen candidate(s) before any filtering (ranges expanded).
+    n_out_of_range : int
+        Of those, how many were negative or ``>= n_presented``.
+    n_duplicates : int
+        Of the in-range ones, how many repeated an earlier position.
+    truncated : bool
+        Whether more than ``k`` valid distinct positions were found (the rest was cut).
+    method : str
+        The rule that produced the positions: ``"json"`` (structured output),
+        ``"list"`` (one comma-separated list), ``"items"`` (one block of lines
+        naming one instance each), ``"merged"`` (several candidates joined) or
+        ``"none"`` (no number that could be a selection).
+    """
+
+    positions: tuple[int, ...]
+    n_found_raw: int
+    n_out_of_range: int
+    n_duplicates: int
+    truncated: bool
+    method: str
+
+
+@dataclass
+class _Block:
+    """One candidate: the integers of one list, or of a group of item lines."""
+
+    kind: str  # "list", or the kind of item line ("instance", "bullet", "bare", "ref", ...)
+    values: list[int]
+    standalone: bool  # fills its line(s); only such candidates are joined to the final one
+    has_text: list[bool] = field(default_factory=list)  # per item: text after the number?
+    n_clipped: int = 0  # range members >= n_presented, counted but not listed
+
+
+def parse_selection(answer: str, n_presented: int, k: int) -> list[int]:
+    """Read the positions an LLM selected from its free-text answer.
+
+    Parameters
+    ----------
+    answer : str
+        The LLM's reply, as text.
+    n_presented : int
+        How many instances were shown; valid positions are ``0 .. n_presented - 1``.
+    k : int
+        How many positions were asked for; at most ``k`` are returned.
+
+    Returns
+    -------
+    list of int
+        Distinct valid positions in answer order, at most ``k`` (empty when the
+        answer names none, e.g. a refusal).
+
+    Raises
+    ------
+    TypeError
+        If ``answer`` is not a string or ``n_presented`` / ``k`` are not integers.
+    ValueError
+        If ``n_presented < 1`` or ``k < 0``.
+
+    See Also
+    --------
+    parse_answer : The same, with counts of what was dropped and the rule used.
+
+    Examples
+    --------
+    >>> parse_selection("I would label these: 1, 4, 5.", n_presented=10, k=3)
+    [1, 4, 5]
+    >>> parse_selection("Steps 1 and 2 first ... Final answer: 7, 2-4, 12, 7", 10, 5)
+    [7, 2, 3, 4]
+    >>> parse_selection("I cannot help with that.", 10, 3)
+    []
+    """
+    return list(parse_answer(answer, n_presented, k).positions)
+
+
+def parse_answer(answer: str, n_presented: int, k: int) -> ParsedSelection:
+    """Read the selected positions and report how they were found.
+
+    Parameters
+    ----------
+    answer : str
+        The LLM's reply, as text.
+    n_presented : int
+        How many instances were shown; valid positions are ``0 .. n_presented - 1``.
+    k : int
+        How many positions were asked for; at most ``k`` are kept.
+
+    Returns
+    -------
+    ParsedSelection
+        The positions plus counts of raw, out-of-range and repeated integers,
+        whether the answer named more than ``k`` and which rule applied.
+
+    Raises
+    ------
+    TypeError
+        If ``answer`` is not a string or ``n_presented`` / ``k`` are not integers.
+    ValueError
+        If ``n_presented < 1`` or ``k < 0``.
+
+    Examples
+    --------
+    >>> parsed = parse_answer('{"positions": [3, 1, 3, 12]}', n_presented=10, k=5)
+    >>> parsed.positions, parsed.n_out_of_range, parsed.n_duplicates, parsed.method
+    ((3, 1), 1, 1, 'json')
+    >>> text = "Positive: 1, 2\\nNegative: 7, 9\\nThese cover both classes."
+    >>> parsed = parse_answer(text, n_presented=10, k=4)
+    >>> parsed.positions, parsed.method
+    ((1, 2, 7, 9), 'merged')
+    """
+    if not isinstance(answer, str):
+        raise TypeError(f"answer must be a str (the LLM's reply), got {type(answer).__name__}")
+    n_presented = _check_int("n_presented", n_presented, minimum=1)
+    k = _check_int("k", k, minimum=0)
+
+    json_values = extract_json_positions(answer)
+    if json_values is not None:
+        return _finalize(json_values, n_presented, k, "json")
+
+    blocks = [
+        block
+        for block in _extract_blocks(_normalize(answer), n_presented)
+        if any(0 <= v < n_presented for v in block.values)
+    ]
+    values, n_clipped, method = _choose(blocks, n_presented, k)
+    return _finalize(values, n_presented, k, method, n_clipped)
+
+
+def extract_json_positions(answer: str) -> list[int] | None:
+    """Read positions from a structured (JSON) answer, if the answer is one.
+
+    Tried in order: the whole answer, the fenced code blocks (last first), and
+    the JSON objects embedded in prose (last first) that have a positions-like
+    key (``positions``, ``indices``, ``selected``, ...). A list of integers, a
+    list of objects with such a key, or an object with such a key all count;
+    integers may also be written as strings.
+
+    Parameters
+    ----------
+    answer : str
+        The LLM's reply.
+
+    Returns
+    -------
+    list of int or None
+        The raw integers in answer order (not yet range-checked or de-duplicated),
+        or ``None`` when no usable JSON was found, so that the free-text rules apply.
+
+    Raises
+    ------
+    TypeError
+        If ``answer`` is not a string.
+
+    Examples
+    --------
+    >>> extract_json_positions('{"reasoning": "diverse", "positions": [3, 1]}')
+    [3, 1]
+    >>> extract_json_positions('Sure!\\n```json\\n[5, 2, "7"]\\n```')
+    [5, 2, 7]
+    >>> extract_json_positions("1, 4, 5") is None
+    True
+    """
+    if not isinstance(answer, str):
+        raise TypeError(f"answer must be a str (the LLM's reply), got {type(answer).__name__}")
+    texts = [answer.strip()]
+    texts += [m.group(1).strip() for m in reversed(list(_FENCE_RE.finditer(answer)))]
+    for text in texts:
+        if text.startswith(("[", "{")):
+            values = _ints_from_json(_loads(text))
+            if values is not None:
+                return values
+    decoder = json.JSONDecoder()
+    starts = [m.start() for m in _OBJECT_START_RE.finditer(answer)][-_MAX_OBJECT_TRIES:]
+    for start in reversed(starts):
+        try:
+            obj, _ = decoder.raw_decode(answer, start)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(obj, Mapping):
+            values = _ints_from_json(obj)
+            if values is not None:
+                return values
+    return None
+
+
+# --------------------------------------------------------------------------- #
+# Helpers: validation and JSON
+# --------------------------------------------------------------------------- #
+
+
+def _check_int(name: str, value: object, minimum: int) -> int:
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, got bool")
+    try:
+        number = operator.index(value)  # accepts numpy integers, rejects floats
+    except TypeError:
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}") from None
+    if number < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {number}")
+    return number
+
+
+def _loads(text: str) -> object:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _ints_from_json(obj: object) -> list[int] | None:
+    """The integers of a decoded JSON answer, or None when it holds something else."""
+    try:
+        return _ints_from_value(obj, top=True)
+    except RecursionError:  # absurdly nested input is not an answer
+        return None
+
+
+def _ints_from_value(obj: object, top: bool = False) -> list[int] | None:
+    if isinstance(obj, Mapping):
+        return _ints_from_mapping(obj)
+    if isinstance(obj, list):
+        values: list[int] = []
+        for item in obj:
+            part = _ints_from_value(item)
+            if part is None:
+                return None
+            values.extend(part)
+        return values
+    if top:  # a bare number or string is not a structured answer
+        return None
+    number = _as_int(obj)
+    return None if number is None else [number]
+
+
+def _ints_from_mapping(obj: Mapping) -> list[int] | None:
+    keyed = {str(key).strip().lower(): value for key, value in obj.items()}
+    key = next((key for key in _JSON_KEYS if key in keyed), None)
+    if key is None:  # e.g. "chosen_positions", "selectedIndices"
+        key = next((key for key in keyed if any(part in key for part in _JSON_KEY_PARTS)), None)
+    return None if key is None else _ints_from_value(keyed[key])
+
+
+def _as_int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and _JSON_INT_RE.fullmatch(value):
+        return _to_int(value.strip())
+    return None
+
+
+# --------------------------------------------------------------------------- #
+# Helpers: candidate extraction
+# --------------------------------------------------------------------------- #
+
+
+def _normalize(answer: str) -> str:
+    text = answer
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+        text = _ODD_CHAR_RE.sub(lambda m: "" if m.group() in _INVISIBLE else "-", text)
+    text = _EMPHASIS_RE.sub("", text)
+    return _NUMBER_FIX_RE.sub(_fix_number, text)
+
+
+def _fix_number(match: re.Match[str]) -> str:
+    text, start = match.string, match.start()
+    if start and (text[start - 1].isalnum() or text[start - 1] in "_.,-"):
+        return match.group(0)  # part of a longer token
+    if "-" in match.group(0):
+        return "<date>"
+    head, *groups = match.group(0).split(",")
+    # A compact list such as "105,110" at a line end stays a list; only prose
+    # after a single group ("6,500 troops", "30,000.") makes it a number.
+    prose_after = _PROSE_AFTER_RE.match(text, match.end()) is not None
+    if all(g == "000" for g in groups) or (len(groups) == 1 and prose_after):
+        return head + "".join(groups)
+    return match.group(0)
+
+
+def _to_int(digits: str) -> int:
+    # Beyond 18 digits the exact value cannot matter (it is out of range anyway),
+    # and int() of thousands of digits is slow or refused.
+    if len(digits.lstrip("-")) > 18:
+        return -_HUGE if digits.startswith("-") else _HUGE
+    return int(digits)
+
+
+def _values_of(text: str, limit: int) -> tuple[list[int], int]:
+    """The integers of one run or element, and how many range members were clipped.
+
+    Ranges are expanded only below ``limit`` (``n_presented``); the members at or
+    above it are only counted, so that "0-999" costs nothing when 10 were shown.
+    """
+    if "-" not in text and "(" not in text:  # the common plain list, read fast
+        return [_to_int(d) for d in _DIGITS_RE.findall(text)], 0
+    values: list[int] = []
+    clipped = 0
+    for m in _ELEM_VALUE_RE.finditer(text):
+        start = _to_int(m.group("a"))
+        if m.group("b") is None:
+            values.append(start)
+            continue
+        stop = _to_int(m.group("b"))
+        if 0 <= start < stop <= start + _MAX_RANGE:
+            values.extend(range(start, min(stop + 1, max(start, limit))))
+            clipped += stop + 1 - max(start, min(stop + 1, limit))
+        else:
+            values.extend((start, stop))
+    return values, clipped
+
+
+def _run_at(line: str, pos: int) -> re.Match[str] | None:
+    """A list starting at ``pos``: several elements, or one increasing range."""
+    run = _MULTI_RE.match(line, pos)
+    if run is not None:
+        return run
+    single = _ELEM_VALUE_RE.match(line, pos)
+    if single is not None and single.group("b") is not None:
+        start, stop = _to_int(single.group("a")), _to_int(single.group("b"))
+        if 0 <= start < stop <= start + _MAX_RANGE:
+            return single
+    return None
+
+
+def _find_runs(line: str) -> Iterator[re.Match[str]]:
+    # Anchored matches at each number are much faster than a regex search over
+    # the whole line, whose pattern cannot start with a fixed character.
+    end = 0
+    for digits in _DIGITS_RE.finditer(line):
+        pos = digits.start()
+        if pos < end or not _CONTINUES_RE.match(line, digits.end()):
+            continue
+        if pos and line[pos - 1] == "-" and not (pos > 1 and (line[pos - 2].isalnum())):
+            pos -= 1  # a minus sign belongs to the number
+        run = _run_at(line, pos)
+        if run is not None:
+            end = run.end()
+            yield run
+
+
+def _is_label(prefix: str) -> bool:
+    prefix = prefix.strip()
+    if not prefix or _BULLET_ONLY_RE.fullmatch(prefix):
+        return True
+    return len(prefix) <= _MAX_LABEL and prefix.endswith(_LABEL_END)
+
+
+def _has_alnum(text: str) -> bool:
+    return _ALNUM_RE.search(text) is not None
+
+
+def _list_hit(line: str, match: re.Match[str], limit: int, group: int | str = 0) -> list[_Block]:
+    prefix, suffix = line[: match.start(group)], line[match.end(group) :]
+    if _NEGATED_RE.search(prefix[-_MAX_LABEL:]):
+        return []
+    standalone = _is_label(prefix) and not _has_alnum(suffix)
+    values, clipped = _values_of(match.group(group), limit)
+    return [_Block("list", values, standalone, n_clipped=clipped)]
+
+
+def _item_hit(kind: str, line: str, match: re.Match[str], limit: int) -> list[_Block]:
+    rest = line[match.end() :]
+    if _NEGATED_RE.search(rest[:40]):
+        return []
+    values, clipped = _values_of(match.group(0), limit)
+    return [_Block(kind, values, True, [_has_alnum(rest)] * len(values), clipped)]
+
+
+def _scan_line(line: str, limit: int) -> list[_Block]:
+    """The list and item candidates on one line, in order."""
+    lead = _LEAD_RE.match(line)
+    if lead is not None and (lead.group("bullet") or lead.group("kw")):
+        run = _run_at(line, lead.end())
+        if run is not None:
+            return _list_hit(line, run, limit)
+        elem = _ELEM_RE.match(line, lead.end())
+        if elem is not None:
+            if lead.group("kw"):
+                kind = lead.group("kw").lower().rstrip("s.")
+            else:
+                kind = "bare" if _BARE_RE.match(line) else "bullet"
+            return _item_hit(kind, line, elem, limit)
+    indent = len(line) - len(line.lstrip())
+    bare = _BARE_RE.match(line)
+    if bare is not None:
+        return [_Block("bare", [_to_int(bare.group(1))], True, [False])]
+    if _NUMBER_TEXT_RE.match(line) and _run_at(line, indent) is None:
+        elem = _ELEM_RE.match(line, indent)
+        if elem is not None:
+            return _item_hit("number", line, elem, limit)
+    hits = [hit for run in _find_runs(line) for hit in _list_hit(line, run, limit)]
+    if hits:
+        return hits
+    single = _LABELLED_SINGLE_RE.match(line)
+    if single is not None:
+        return _list_hit(line, single, limit, group="value")
+    if "#" not in line and "nstance" not in line.lower():
+        return []
+    refs = list(_INLINE_REF_RE.finditer(line))
+    if not refs:
+        return []
+    values = [_to_int(next(g for g in m.groups() if g)) for m in refs]
+    # "... ? (#4)" ends its line and may join a final list; "instance 5 is odd" may not.
+    standalone = not _has_alnum(line[refs[-1].end() :])
+    return [_Block("ref", values, standalone, [True] * len(values))]
+
+
+def _extract_blocks(text: str, limit: int) -> list[_Block]:
+    """All candidates of the answer, in order; item lines of one kind are grouped."""
+    blocks: list[_Block] = []
+    current: _Block | None = None
+    gap = 0  # text lines since the current item block's last item
+
+    def close() -> None:
+        nonlocal current
+        if current is not None and (current.kind != "bare" or len(current.values) >= 2):
+            blocks.append(_drop_cut_off_item(current))
+        current = None
+
+    for line in text.splitlines():
+        hits = _scan_line(line, limit) if _DIGITS_RE.search(line) else []
+        if not hits:
+            if current is not None and current.kind == "bare":
+                close()  # one number per line only counts while the lines are adjacent
+            elif line.strip():
+                gap += 1
+                if gap > _MAX_TEXT_GAP:
+                    close()
+            continue
+        for hit in hits:
+            if hit.kind == "list":
+                close()
+                blocks.append(hit)
+            elif current is not None and current.kind == hit.kind:
+                current.values.extend(hit.values)
+                current.has_text.extend(hit.has_text)
+                current.n_clipped += hit.n_clipped
+            else:
+                close()
+                current = hit
+        gap = 0
+    close()
+    return blocks
+
+
+def _drop_cut_off_item(block: _Block) -> _Block:
+    # A reply cut off mid-line ("Instance 6" after many "Instance n: text" lines)
+    # ends with a number that may itself be cut short, so it is not trusted.
+    flags = block.has_text
+    if len(flags) >= 3 and not flags[-1] and all(flags[:-1]):
+        del block.values[-1]
+        del flags[-1]
+    return block
+
+
+# --------------------------------------------------------------------------- #
+# Helpers: choosing the final answer
+# --------------------------------------------------------------------------- #
+
+
+def _choose(blocks: list[_Block], n_presented: int, k: int) -> tuple[list[int], int, str]:
+    """Pick the final candidate and join its continuations.
+
+    Returns the values, how many range members were clipped from them, and the method.
+    """
+    if not blocks:
+        return [], 0, "none"
+    distinct = [{v for v in b.values if 0 <= v < n_presented} for b in blocks]
+    enough = max(1, math.ceil(k / 2))
+    answer_like = [i for i, d in enumerate(distinct) if len(d) >= enough]
+    final = answer_like[-1] if answer_like else len(blocks) - 1
+
+    picked = [final]
+    seen = set(distinct[final])
+    after = final + 1
+    while len(seen) < k and after < len(blocks) and _continues(blocks, distinct, after, seen):
+        picked.append(after)
+        seen |= distinct[after]
+        after += 1
+    if len(seen) < k:
+        # Going back, every part counts (a reply cut into several turns), so
+        # this does not stop at k; the result is cut to k afterwards.
+        before = final - 1
+        while before >= 0 and _continues(blocks, distinct, before, seen):
+            picked.insert(0, before)
+            seen |= distinct[before]
+            before -= 1
+
+    values = [v for i in picked for v in blocks[i].values]
+    clipped = sum(blocks[i].n_clipped for i in picked)
+    if len(picked) > 1:
+        return values, clipped, "merged"
+    return values, clipped, "list" if blocks[final].kind == "list" else "items"
+
+
+def _continues(blocks: list[_Block], distinct: list[set[int]], i: int, seen: set[int]) -> bool:
+    """Whether candidate ``i`` is a stand-alone part that adds mostly new positions."""
+    return blocks[i].standalone and 2 * len(distinct[i] - seen) > len(distinct[i])
+
+
+def _finalize(
+    values: list[int], n_presented: int, k: int, method: str, n_clipped: int = 0
+) -> ParsedSelection:
+    kept: list[int] = []
+    seen: set[int] = set()
+    out_of_range, duplicates = n_clipped, 0
+    for value in values:
+        if not 0 <= value < n_presented:
+            out_of_range += 1
+        elif value in seen:
+            duplicates += 1
+        else:
+            seen.add(value)
+            kept.append(value)
+    return ParsedSelection(
+        positions=tuple(kept[:k]),
+        n_found_raw=len(values) + n_clipped,
+        n_out_of_range=out_of_range,
+        n_duplicates=duplicates,
+        truncated=len(kept) > k,
+        method=method if values else "none",
+    )

@@ -1,0 +1,129 @@
+"""Choosing which pool rows the LLM is shown, and in which order.
+
+The paper shows the LLM the first rows of a shuffled copy of the pool and skips
+texts that repeat one already shown. We draw a seeded uniform sample instead of
+shuffling the whole pool (a query over a million texts must not cost a
+permutation of a million), and we always present it in random order: LLMs tend
+to pick the first instances they see, and with a random order that bias costs
+no more than random sampling.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+#: A sampler takes the pool size, how many rows are wanted and a generator, and
+#: returns that many distinct row indices (fewer only if the pool is smaller), in
+#: the order they are to be shown.
+Sampler = Callable[[int, int, np.random.Generator], np.ndarray]
+
+_URL = re.compile(r"https?://\S+|www\.\S+")
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+def random_sampler(n_pool: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Draw ``size`` distinct rows uniformly, in random order.
+
+    Examples
+    --------
+    >>> rows = random_sampler(1_000_000, 5, np.random.default_rng(0))
+    >>> len(set(rows.tolist())), bool(rows.max() < 1_000_000)
+    (5, True)
+    """
+    if size >= n_pool:
+        return rng.permutation(n_pool)
+    # Generator.choice without replacement does not permute the whole population
+    # when size is small, so this stays fast for huge pools.
+    return rng.choice(n_pool, size=size, replace=False, shuffle=True)
+
+
+def duplicate_key(text: str) -> str:
+    """The form under which two texts count as near-duplicates.
+
+    Case, punctuation, white space, URLs and a retweet marker are ignored, as in
+    the paper's generator, which compared texts with ``RT`` and URLs removed.
+
+    Examples
+    --------
+    >>> duplicate_key("RT  Very amusing!! http://t.co/x") == duplicate_key("very amusing")
+    True
+    """
+    text = _URL.sub(" ", text.lower())
+    text = _NON_WORD.sub(" ", text).strip()
+    if text.startswith("rt "):
+        text = text[3:]
+    return text
+
+
+def present(
+    n_pool: int,
+    size: int,
+    rng: np.random.Generator,
+    render: Callable[[np.ndarray], list[str]],
+    sampler: Sampler = random_sampler,
+    skip_duplicates: bool = True,
+) -> tuple[np.ndarray, list[str]]:
+    """Pick the rows to show and render them, skipping near-duplicates.
+
+    Parameters
+    ----------
+    n_pool : int
+        Number of rows in the pool.
+    size : int
+        How many rows to show (fewer if the pool runs out of distinct texts).
+    rng : numpy.random.Generator
+        Source of randomness, so that a seeded strategy repeats its queries.
+    render : callable
+        Maps an array of rows to their texts (only rows drawn are rendered).
+    sampler : callable, default=random_sampler
+        See :data:`Sampler`.
+    skip_duplicates : bool, default=True
+        Show a text only once, whatever its case, punctuation or spacing.
+
+    Returns
+    -------
+    rows : ndarray of int
+        Pool rows in presentation order: position ``p`` in the prompt is ``rows[p]``.
+    texts : list of str
+        Their texts, in the same order.
+
+    Examples
+    --------
+    >>> pool = ["good", "Good!", "bad", "meh"]
+    >>> rows, texts = present(4, 4, np.random.default_rng(0), lambda r: [pool[i] for i in r])
+    >>> sorted(texts, key=str.lower) in (["bad", "good", "meh"], ["bad", "Good!", "meh"])
+    True
+    """
+    size = min(size, n_pool)
+    # Over-draw a little so that skipped duplicates rarely force a second draw.
+    drawn = np.asarray(sampler(n_pool, min(n_pool, size + size // 4 + 8), rng), dtype=np.intp)
+    if not skip_duplicates:
+        rows = drawn[:size]
+        return rows, render(rows)
+    rows_kept: list[int] = []
+    texts_kept: list[str] = []
+    seen: set[str] = set()
+    for batch in _batches(n_pool, drawn, rng):
+        for row, text in zip(batch.tolist(), render(batch), strict=True):
+            key = duplicate_key(text)
+            if key in seen:
+                continue
+            seen.add(key)
+            rows_kept.append(row)
+            texts_kept.append(text)
+            if len(rows_kept) == size:
+                return np.asarray(rows_kept, dtype=np.intp), texts_kept
+    return np.asarray(rows_kept, dtype=np.intp), texts_kept
+
+
+def _batches(n_pool: int, drawn: np.ndarray, rng: np.random.Generator) -> Iterator[np.ndarray]:
+    """The drawn rows, then (only if duplicates ate them) the others in random order."""
+    yield drawn
+    mask = np.ones(n_pool, dtype=bool)
+    mask[drawn] = False
+    rest = np.flatnonzero(mask)
+    rng.shuffle(rest)
+    yield rest

@@ -1,0 +1,50 @@
+"""Shared fixtures: paths to the project's data, and a loopback OpenAI-protocol server."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.openai_server import ScriptedOpenAIServer
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("ACTIVELLM_SHARED", REPO.parent / "shared"))
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The shared data folder (paper recordings, datasets); skip if it is absent."""
+    if not (SHARED / "datasets").is_dir():
+        pytest.skip(f"shared data not found at {SHARED}; set ACTIVELLM_SHARED to its path")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def sst2_train(shared_dir: Path):
+    """SST-2 train as a DataFrame (columns idx, text, label)."""
+    import pandas as pd
+
+    return pd.read_csv(
+        shared_dir / "datasets" / "sst2" / "train.tsv", sep="\t", quoting=3, keep_default_na=False
+    )
+
+
+@pytest.fixture(scope="session")
+def _llm_server() -> Iterator[ScriptedOpenAIServer]:
+    server = ScriptedOpenAIServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def llm_server(_llm_server: ScriptedOpenAIServer) -> Iterator[ScriptedOpenAIServer]:
+    """The loopback server, with an empty script and request log for each test."""
+    _llm_server.reset()
+    yield _llm_server
+    _llm_server.reset()
