@@ -14,14 +14,19 @@ spread over several chat turns. The parser works in two steps:
    number) are grouped with their neighbours of the same kind into one *item*
    candidate.
 2. **Choice.** The final answer wins: the last candidate holding at least half
-   of ``k`` valid positions. When it holds fewer than ``k``, the stand-alone
-   candidates right after it (additions such as "Instance 80: ...") and right
-   before it (category lists such as ``Positive: 1, 2`` / ``Negative: 7, 9``,
-   or the earlier turns of a reply cut into pieces) are joined to it, as long
-   as each adds mostly new positions.
+   of ``k`` valid positions, unless it only refers back to an earlier complete
+   list ("Instances like 1, 13, etc. are hard"). When it holds fewer than
+   ``k``, the stand-alone candidates right after it (additions such as
+   "Instance 80: ...") and right before it (category lists such as
+   ``Positive: 1, 2`` / ``Negative: 7, 9``, or the earlier turns of a reply
+   cut into pieces) are joined to it, as long as each adds mostly new
+   positions and does not hold most of the answer already (then it is the
+   pool the answer was picked from).
 
 Positions outside ``0 <= p < n_presented`` and repeats are dropped, never
-clamped, and the result is cut to ``k``, in answer order.
+clamped, and the result is cut to ``k``, in answer order. Dataset IDs
+(``[ID: 1037]``) are not mapped back to positions: ``ID: 5`` reads as 5, as the
+paper's authors read it.
 """
 
 from __future__ import annotations
@@ -58,10 +63,12 @@ _PROSE_AFTER_RE = re.compile(r"\s*[A-Za-z%]|\.")
 # --------------------------------------------------------------------------- #
 
 _DIGITS_RE = re.compile(r"\d+")
+_LONE_RE = re.compile(r"^\W*(?:[A-Za-z][A-Za-z ]{0,40}:\s*)?(?:#|\[)?(\d{1,9})\]?\W*$")
 # One listed element: an optional "[" or "#", an integer that is not part of a
 # word or a decimal, an optional range end ("2-5"), an optional "]" and an
 # optional short remark in parentheses ("609 (unique praise)"). The remark is
 # bounded and every repetition needs a new digit, so matching stays linear.
+# "and" is spelled out in both cases because IGNORECASE slows every scan.
 _ELEM = (
     r"(?:\[\s?)?(?:#\s?)?(?<![\w.])-?\d+(?![\w]|\.\d)(?:\s?-\s?\d+(?![\w]|\.\d))?(?:\s?\])?"
     r"(?:\s?\([^()\n]{0,120}\))?"
@@ -75,37 +82,52 @@ _ELEM_VALUE_RE = re.compile(
     r"(?:\s?\]?\s?\([^()\n]{0,120}\))?"
 )
 
-_BULLET = r"(?:[-*•+>▪◦‣]|\(?\d{1,3}[.)])"
+# "- " is a bullet, "-3" a negative number.
+_BULLET = r"(?:[-*+>](?=\s)|[•▪◦‣]|\(?\d{1,3}[.)])"
 _KEYWORD = (
     r"(?:instances?|indices|indexes|index|idx|ids?|items?|examples?|samples?|positions?"
     r"|numbers?|nos?\.|nr\.?)"
 )
+# The line patterns are matched after the indentation: a leading "\s*" would
+# backtrack through every space on failure.
 # A line that starts with a bullet and/or a keyword directly before a number:
 # "- 0: ...", "16. 511 (...)", "Instance 3: ...", "1. Instance ID 24:", "Index 0".
 _LEAD_RE = re.compile(
-    rf"\s*(?P<bullet>{_BULLET}\s*)?"
+    rf"(?P<bullet>{_BULLET}\s*)?"
     rf"(?:(?P<kw>{_KEYWORD})(?![\w])\s?(?:(?:id|number|no\.|nr\.?)\s?)?[:#=]?\s{{0,3}})?"
     r"(?=(?:\[\s?)?#?\s?-?\d)",
     re.IGNORECASE,
 )
 # A number and a remark: "3: They may not be friendly.", "[3] text", "67 (strong)".
 # "3. text" is deliberately absent: that is an enumerator, not an instance.
-_NUMBER_TEXT_RE = re.compile(r"\s*(?:\[\s?-?\d+\s?\]|#?-?\d+\s?[:=]|#?-?\d+\s\(|#?-?\d+\s-\s)")
-_BARE_RE = re.compile(r"\s*(?:[-*•+]\s?)?(?:\[\s?)?#?(-?\d+)(?:\s?\])?\s?[.,;]?\s*$")
+_NUMBER_TEXT_RE = re.compile(r"(?:\[\s?-?\d+\s?\]|#?-?\d+\s?[:=]|#?-?\d+\s\(|#?-?\d+\s-\s)")
+_BARE_RE = re.compile(r"(?:[-*+]\s|[•▪◦‣]\s?)?(?:\[\s?)?#?(-?\d+)(?:\s?\])?\s?[.,;]?\s*$")
 # One number after a label without digits: "Final answer: 7", "Selected = [3]".
 _LABELLED_SINGLE_RE = re.compile(
-    r"\s*(?P<label>[^\d\n]{1,80}?[:=])\s{0,3}\[?#?(?P<value>-?\d+)(?![\w]|\.\d)[\W_]*$"
+    r"(?P<label>[^\d\n]{1,80}?[:=])\s{0,3}\[?#?(?P<value>-?\d+)(?![\w]|\.\d)[\W_]*$"
 )
+# Labels of numbers that are not positions ("Total: 32", "Confidence: 3").
+_COUNT_LABEL_RE = re.compile(
+    r"\b(?:total|count|number of|budget|amount|sum|k|confidence|score|rating|year|step)\b",
+    re.IGNORECASE,
+)
+_LIST_SEP_RE = re.compile(r"\d[^,;\d]{0,130}[,;]\s{0,3}[\[#-]?\d")
 # References inside prose: "(#4)", "#12", "instance number 125", "Instance 80".
 _INLINE_REF_RE = re.compile(
     r"\(#\s?(\d+)\)|(?<![\w&#])#(\d+)\b"
     r"|\binstances?\s(?:number\s|no\.\s?|nr\.?\s?|#\s?|id\s)?(\d+)\b(?![.,]\d)",
     re.IGNORECASE,
 )
-# A selection phrased negatively ("Instance 2: Not selected.", "Excluded: 4, 5").
-_NEGATED_RE = re.compile(
-    r"\b(?:not\s(?:be\s)?(?:selected|chosen|included|picked|labell?ed)|excluded?|rejected?"
-    r"|skipped|discarded|left\sout)\b",
+# A selection phrased negatively: a list label ("Excluded: 4, 5") or an item's
+# verdict ("Instance 2: Not selected.", "[7] dull review - rejected", "Chosen: no").
+_NEGATION = (
+    r"(?:not\s(?:be\s)?(?:selected|chosen|included|picked|labell?ed)|excluded?|rejected?"
+    r"|skip(?:ped)?|discard(?:ed)?|left\sout)\b"
+)
+_NEGATED_RE = re.compile(rf"\b{_NEGATION}", re.IGNORECASE)
+_NEGATED_ITEM_RE = re.compile(
+    rf"(?:^|[:=(\[|,;.>-])\s*{_NEGATION}"
+    r"|\b(?:selected|chosen|included|select|choose|include)\s?[:=?]\s?no\b",
     re.IGNORECASE,
 )
 _BULLET_ONLY_RE = re.compile(_BULLET)
@@ -113,7 +135,7 @@ _ALNUM_RE = re.compile(r"[^\W_]")
 # After a number, only these characters can continue a list: a separator, a
 # range dash, "and", a closing bracket or a remark in parentheses.
 _CONTINUES_RE = re.compile(r"\s{0,3}[,;&aA)\]\-(]")
-_LABEL_END = (":", "-", "=", "(", "[", "{", ">", "#")
+_LABEL_END = (":", "-", "=", "(", "[", "{", ">", "#", '"', "'")
 _MAX_LABEL = 80  # characters of a label before a list ("Clear positive sentiments:")
 _MAX_RANGE = 1000  # longest range expanded; "2021-26855" (a CVE) reads as two numbers
 _HUGE = 10**18  # stands for integers too long to matter
@@ -164,8 +186,9 @@ class ParsedSelection:
     method : str
         The rule that produced the positions: ``"json"`` (structured output),
         ``"list"`` (one comma-separated list), ``"items"`` (one block of lines
-        naming one instance each), ``"merged"`` (several candidates joined) or
-        ``"none"`` (no number that could be a selection).
+        naming one instance each), ``"merged"`` (several candidates joined),
+        ``"lone"`` (an answer ending in a single number) or ``"none"`` (no
+        number that could be a selection).
     """
 
     positions: tuple[int, ...]
@@ -278,7 +301,24 @@ def parse_answer(answer: str, n_presented: int, k: int) -> ParsedSelection:
         if any(0 <= v < n_presented for v in block.values)
     ]
     values, n_clipped, method = _choose(blocks, n_presented, k)
+    if method == "none":
+        lone = _lone_number(answer)
+        if lone is not None:
+            return _finalize([lone], n_presented, k, "lone")
     return _finalize(values, n_presented, k, method, n_clipped)
+
+
+def _lone_number(answer: str) -> int | None:
+    """The one number an answer ends with ("7", "[7]", "Final answer: #7.").
+
+    Asked for a single instance (modAL's default ``n_instances=1``), an LLM may
+    answer with one number, which no list rule sees. Only a last line that holds
+    nothing but the number, optionally after a short label, counts, so prose such
+    as "I need 32 examples" is not read as a pick.
+    """
+    lines = [line for line in answer.strip().splitlines() if line.strip()]
+    match = _LONE_RE.match(lines[-1]) if lines else None
+    return int(match.group(1)) if match else None
 
 
 def extract_json_positions(answer: str) -> list[int] | None:
@@ -423,7 +463,7 @@ def _normalize(answer: str) -> str:
 
 def _fix_number(match: re.Match[str]) -> str:
     text, start = match.string, match.start()
-    if start and (text[start - 1].isalnum() or text[start - 1] in "_.,-"):
+    if start and (text[start - 1].isalnum() or text[start - 1] in "_.,"):
         return match.group(0)  # part of a longer token
     if "-" in match.group(0):
         return "<date>"
@@ -461,8 +501,9 @@ def _values_of(text: str, limit: int) -> tuple[list[int], int]:
             continue
         stop = _to_int(m.group("b"))
         if 0 <= start < stop <= start + _MAX_RANGE:
-            values.extend(range(start, min(stop + 1, max(start, limit))))
-            clipped += stop + 1 - max(start, min(stop + 1, limit))
+            unlisted = min(stop + 1, max(start, limit))  # first member not listed
+            values.extend(range(start, unlisted))
+            clipped += stop + 1 - unlisted
         else:
             values.extend((start, stop))
     return values, clipped
@@ -489,7 +530,7 @@ def _find_runs(line: str) -> Iterator[re.Match[str]]:
         pos = digits.start()
         if pos < end or not _CONTINUES_RE.match(line, digits.end()):
             continue
-        if pos and line[pos - 1] == "-" and not (pos > 1 and (line[pos - 2].isalnum())):
+        if pos and line[pos - 1] == "-" and not (pos > 1 and line[pos - 2].isalnum()):
             pos -= 1  # a minus sign belongs to the number
         run = _run_at(line, pos)
         if run is not None:
@@ -497,29 +538,39 @@ def _find_runs(line: str) -> Iterator[re.Match[str]]:
             yield run
 
 
-def _is_label(prefix: str) -> bool:
-    prefix = prefix.strip()
+def _is_label(line: str, start: int) -> bool:
+    """Whether ``line[:start]`` is empty, a bullet, or a short label such as "Positive:"."""
+    # Only a short window is copied: a line may hold hundreds of runs.
+    if len(line[max(0, start - 2 * _MAX_LABEL) : start].strip()) > _MAX_LABEL:
+        return False
+    prefix = line[:start].strip()
     if not prefix or _BULLET_ONLY_RE.fullmatch(prefix):
         return True
     return len(prefix) <= _MAX_LABEL and prefix.endswith(_LABEL_END)
 
 
-def _has_alnum(text: str) -> bool:
-    return _ALNUM_RE.search(text) is not None
+def _has_alnum(text: str, pos: int = 0) -> bool:
+    return _ALNUM_RE.search(text, pos) is not None
 
 
-def _list_hit(line: str, match: re.Match[str], limit: int, group: int | str = 0) -> list[_Block]:
-    prefix, suffix = line[: match.start(group)], line[match.end(group) :]
-    if _NEGATED_RE.search(prefix[-_MAX_LABEL:]):
+def _list_hit(
+    line: str, match: re.Match[str], limit: int, group: int | str = 0, in_prose: bool = False
+) -> list[_Block]:
+    """The list candidate of one run; ``in_prose`` runs need a comma or a label."""
+    start, end = match.span(group)
+    if _NEGATED_RE.search(line, max(0, start - _MAX_LABEL), start):
         return []
-    standalone = _is_label(prefix) and not _has_alnum(suffix)
+    standalone = _is_label(line, start) and not _has_alnum(line, end)
+    # "between 3 and 5" and "aged 13-24" are prose, "Final answer: 3 and 5" is not.
+    if in_prose and not standalone and not _LIST_SEP_RE.search(match.group(group)):
+        return []
     values, clipped = _values_of(match.group(group), limit)
     return [_Block("list", values, standalone, n_clipped=clipped)]
 
 
 def _item_hit(kind: str, line: str, match: re.Match[str], limit: int) -> list[_Block]:
     rest = line[match.end() :]
-    if _NEGATED_RE.search(rest[:40]):
+    if _NEGATED_ITEM_RE.search(rest):
         return []
     values, clipped = _values_of(match.group(0), limit)
     return [_Block(kind, values, True, [_has_alnum(rest)] * len(values), clipped)]
@@ -527,7 +578,8 @@ def _item_hit(kind: str, line: str, match: re.Match[str], limit: int) -> list[_B
 
 def _scan_line(line: str, limit: int) -> list[_Block]:
     """The list and item candidates on one line, in order."""
-    lead = _LEAD_RE.match(line)
+    indent = len(line) - len(line.lstrip())
+    lead = _LEAD_RE.match(line, indent)
     if lead is not None and (lead.group("bullet") or lead.group("kw")):
         run = _run_at(line, lead.end())
         if run is not None:
@@ -537,21 +589,20 @@ def _scan_line(line: str, limit: int) -> list[_Block]:
             if lead.group("kw"):
                 kind = lead.group("kw").lower().rstrip("s.")
             else:
-                kind = "bare" if _BARE_RE.match(line) else "bullet"
+                kind = "bare" if _BARE_RE.match(line, indent) else "bullet"
             return _item_hit(kind, line, elem, limit)
-    indent = len(line) - len(line.lstrip())
-    bare = _BARE_RE.match(line)
+    bare = _BARE_RE.match(line, indent)
     if bare is not None:
         return [_Block("bare", [_to_int(bare.group(1))], True, [False])]
-    if _NUMBER_TEXT_RE.match(line) and _run_at(line, indent) is None:
+    if _NUMBER_TEXT_RE.match(line, indent) and _run_at(line, indent) is None:
         elem = _ELEM_RE.match(line, indent)
         if elem is not None:
             return _item_hit("number", line, elem, limit)
-    hits = [hit for run in _find_runs(line) for hit in _list_hit(line, run, limit)]
+    hits = [hit for run in _find_runs(line) for hit in _list_hit(line, run, limit, in_prose=True)]
     if hits:
         return hits
     single = _LABELLED_SINGLE_RE.match(line)
-    if single is not None:
+    if single is not None and not _COUNT_LABEL_RE.search(single.group("label")):
         return _list_hit(line, single, limit, group="value")
     if "#" not in line and "nstance" not in line.lower():
         return []
@@ -560,7 +611,7 @@ def _scan_line(line: str, limit: int) -> list[_Block]:
         return []
     values = [_to_int(next(g for g in m.groups() if g)) for m in refs]
     # "... ? (#4)" ends its line and may join a final list; "instance 5 is odd" may not.
-    standalone = not _has_alnum(line[refs[-1].end() :])
+    standalone = not _has_alnum(line, refs[-1].end())
     return [_Block("ref", values, standalone, [True] * len(values))]
 
 
@@ -626,8 +677,12 @@ def _choose(blocks: list[_Block], n_presented: int, k: int) -> tuple[list[int], 
         return [], 0, "none"
     distinct = [{v for v in b.values if 0 <= v < n_presented} for b in blocks]
     enough = max(1, math.ceil(k / 2))
-    answer_like = [i for i, d in enumerate(distinct) if len(d) >= enough]
-    final = answer_like[-1] if answer_like else len(blocks) - 1
+    references = _references(blocks, distinct, k)
+    latest_first = [i for i in reversed(range(len(blocks))) if not references[i]]
+    # The last answer-sized candidate; failing that, the last one that fills its line.
+    final = next((i for i in latest_first if len(distinct[i]) >= enough), None)
+    if final is None:
+        final = next((i for i in latest_first if blocks[i].standalone), len(blocks) - 1)
 
     picked = [final]
     seen = set(distinct[final])
@@ -652,9 +707,36 @@ def _choose(blocks: list[_Block], n_presented: int, k: int) -> tuple[list[int], 
     return values, clipped, "list" if blocks[final].kind == "list" else "items"
 
 
+def _references(blocks: list[_Block], distinct: list[set[int]], k: int) -> list[bool]:
+    """Which candidates only point back into earlier complete ones.
+
+    "Instances like 1, 13, 23, etc. are hard" after the final list is such a
+    reference. A list on its own line is not: it may be a short final answer
+    after a block that went through every instance.
+    """
+    covered: set[int] = set()  # positions of the earlier candidates holding k or more
+    flags = []
+    for block, positions in zip(blocks, distinct, strict=True):
+        flags.append(
+            not block.standalone and len(positions) < k and bool(covered) and positions <= covered
+        )
+        if len(positions) >= k:
+            covered |= positions
+    return flags
+
+
 def _continues(blocks: list[_Block], distinct: list[set[int]], i: int, seen: set[int]) -> bool:
-    """Whether candidate ``i`` is a stand-alone part that adds mostly new positions."""
-    return blocks[i].standalone and 2 * len(distinct[i] - seen) > len(distinct[i])
+    """Whether candidate ``i`` is a stand-alone part of the answer next to ``seen``.
+
+    A part adds mostly new positions. A candidate that holds most of ``seen``
+    is no part but the pool the answer was picked from, or a draft of it.
+    """
+    shared = len(distinct[i] & seen)
+    return (
+        blocks[i].standalone
+        and 2 * (len(distinct[i]) - shared) > len(distinct[i])
+        and 2 * shared < len(seen)
+    )
 
 
 def _finalize(
