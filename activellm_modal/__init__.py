@@ -17,7 +17,9 @@ from activellm_modal.exceptions import (
     ReplayMissError,
     SelectionWarning,
 )
+from activellm_modal.hybrid import HybridStrategy, StepRecord
 from activellm_modal.parsing import parse_selection
+from activellm_modal.rerank import LLMReRanker
 from activellm_modal.strategy import ActiveLLM, QueryRecord
 
 __version__ = "0.1.0"
@@ -27,12 +29,15 @@ __all__ = [
     "ActiveLLMError",
     "BertClassifier",
     "EmptyPoolError",
+    "HybridStrategy",
     "InvalidPoolError",
     "LLMEndpointError",
+    "LLMReRanker",
     "PoolTooSmallError",
     "QueryRecord",
     "ReplayMissError",
     "SelectionWarning",
+    "StepRecord",
     "parse_selection",
 ]
 

@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import inspect
 import logging
+import math
 import sys
 import time
 import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from activellm_modal.balance import Picks, fill_quotas, parse_picks, quotas
 from activellm_modal.exceptions import LLMEndpointError, SelectionWarning
 from activellm_modal.llm.base import Completion, LLMBackend, LLMRequest
 from activellm_modal.llm.cache import AnswerCache, CachedBackend
 from activellm_modal.llm.secrets import mask
 from activellm_modal.parsing import parse_answer
 from activellm_modal.pool import DEFAULT_PAIR_LABELS, TextPool
-from activellm_modal.prompt import OUTPUT_STYLES, build_messages, selection_schema
-from activellm_modal.sampling import Sampler, present, random_sampler
+from activellm_modal.prompt import OUTPUT_STYLES, build_messages, picks_schema, selection_schema
+from activellm_modal.recap import RECAP_MODES, Labelled, labelled_from
+from activellm_modal.sampling import Sampler, duplicate_key, present, random_sampler
 from activellm_modal.selection import Fallback, complete_selection, is_degenerate, random_fallback
 
 logger = logging.getLogger(__name__)
@@ -53,6 +56,21 @@ class QueryRecord:
         Wall time of the LLM call.
     notes : list of str
         Anything the user was warned about.
+    recap : str
+        The recap mode of this query.
+    n_recap : int
+        Labelled instances shown in the recap.
+    prompt_rows : list of int or None
+        Under ``recap="indices"``, the pool row at each prompt position (-1 for
+        an already-labelled instance shown again); None when prompt position
+        ``p`` is simply ``presented[p]``.
+    n_recap_picks : int
+        Already-labelled instances the LLM chose (dropped and filled).
+    guessed_labels : list of str or None
+        With ``balance``, the LLM's label guess for each returned index (None
+        where it gave none or the index was filled).
+    quota : dict or None
+        With ``balance``, the per-label quota of this query.
     """
 
     indices: list[int]
@@ -67,9 +85,47 @@ class QueryRecord:
     seconds: float = 0.0
     model: str = ""
     notes: list[str] = field(default_factory=list)
+    recap: str = "none"
+    n_recap: int = 0
+    prompt_rows: list[int] | None = None
+    n_recap_picks: int = 0
+    guessed_labels: list[str | None] | None = None
+    quota: dict[str, int] | None = None
 
 
-class ActiveLLM(BaseEstimator):
+@dataclass
+class _Plan:
+    """One prompt: what is shown at each position, and what else the prompt says."""
+
+    texts: list[str]
+    new_index: list[int]  # prompt position -> index into the presented rows, -1 for a recap
+    notes: list[str] | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    n_recap: int = 0
+
+
+class _ModalRetryGuard:
+    """Re-raise, instead of redoing, a query that modAL retries after it failed.
+
+    modAL's ``query`` calls a strategy a second time whenever the first call
+    raises (a bare ``except``); without this, an endpoint failure would be
+    retried in full, doubling the calls and the wait.
+    """
+
+    def _remember_failure(self, X_pool: Any, n_instances: int, error: Exception) -> None:
+        self._failure = (id(X_pool), n_instances, error)
+
+    def _pending_failure(self, X_pool: Any, n_instances: int) -> Exception | None:
+        """The error to re-raise; call it directly from ``__call__``."""
+        failure = getattr(self, "_failure", None)
+        self._failure = None
+        if failure is None or failure[:2] != (id(X_pool), n_instances):
+            return None
+        caller = sys._getframe(2).f_globals.get("__name__", "")
+        return failure[2] if caller.startswith("modAL") else None
+
+
+class ActiveLLM(_ModalRetryGuard, BaseEstimator):
     """Let an LLM choose which unlabelled texts to label (Bayer and Reuter, 2024).
 
     A modAL query strategy: ``ActiveLLM(...)(learner, X_pool, n_instances)``
@@ -146,6 +202,29 @@ class ActiveLLM(BaseEstimator):
     random_state : int, numpy Generator or None, default=None
         Seeds the sample, the presentation order and the fallback. Each query
         draws afresh, reproducibly for an int.
+    recap : {"none", "texts", "indices", "labels"}, default="none"
+        What later queries tell the LLM about the instances already labelled
+        (``learner.X_training`` / ``y_training``): nothing; their texts,
+        unnumbered in a separate fence before the new instances; the paper's
+        index recap, where they are shown again among the numbered instances
+        and their positions are listed as taken; or their texts with their
+        labels and the label counts so far, so that the LLM can balance the
+        classes and look for what is missing.
+    max_recap : int, default=50
+        At most this many labelled instances (the most recent) are recapped,
+        so prompts stay bounded.
+    balance : "equal", mapping or None, default=None
+        Ask the LLM to guess a label (from ``labels``) for each pick, as
+        ``{"picks": [{"position": 3, "label": "positive"}, ...]}``, and fill
+        per-label quotas: equal shares, or the proportions of a mapping
+        ``{label: share}``.
+    oversample : float, default=2.0
+        With ``balance``, how many candidates are asked for per instance
+        needed, so that the quotas can be met.
+
+    An instance already in ``learner.X_training`` (the same text; a
+    near-duplicate with ``skip_duplicates``) is never returned, whatever the
+    recap mode; with modAL such rows are usually deleted from the pool anyway.
 
     Attributes
     ----------
@@ -184,6 +263,23 @@ class ActiveLLM(BaseEstimator):
     >>> indices, scores = strategy(None, ["good", "bad", "fine", "meh"], n_instances=2)
     >>> len(set(indices.tolist())), scores.tolist()
     (2, [1.0, 0.5])
+
+    Iterative use: with ``recap="labels"`` the next prompt shows what is
+    labelled so far, with labels, and those texts are never returned again:
+
+    >>> class Recorder:
+    ...     def complete(self, request):
+    ...         self.prompt = request.messages[1]["content"]
+    ...         return Completion("Answer: 0")
+    >>> backend = Recorder()
+    >>> strategy = ActiveLLM(backend=backend, recap="labels", labels=["neg", "pos"])
+    >>> indices, _ = strategy.select(
+    ...     ["good", "bad", "fine"], 1, X_labelled=["good"], y_labelled=[1]
+    ... )
+    >>> print(backend.prompt.splitlines()[1])
+    - (pos) good
+    >>> indices.tolist() != [0]
+    True
     """
 
     def __init__(
@@ -213,6 +309,10 @@ class ActiveLLM(BaseEstimator):
         timeout: float = 120.0,
         max_retries: int = 3,
         random_state: int | np.random.Generator | None = None,
+        recap: str = "none",
+        max_recap: int = 50,
+        balance: str | Mapping[str, float] | None = None,
+        oversample: float = 2.0,
     ) -> None:
         self.model = model
         self.base_url = base_url
@@ -238,6 +338,10 @@ class ActiveLLM(BaseEstimator):
         self.timeout = timeout
         self.max_retries = max_retries
         self.random_state = random_state
+        self.recap = recap
+        self.max_recap = max_recap
+        self.balance = balance
+        self.oversample = oversample
 
     # -- the modAL contract -------------------------------------------------------------
 
@@ -246,8 +350,10 @@ class ActiveLLM(BaseEstimator):
     ) -> tuple[np.ndarray, np.ndarray]:
         """Select ``n_instances`` rows of ``X_pool``; the modAL strategy signature.
 
-        ``learner`` is not consulted: the LLM needs no trained model. Extra
-        keyword arguments are accepted and ignored, as modAL strategies do.
+        The learner's model is not consulted (the LLM needs none); its labelled
+        data (``X_training`` / ``y_training``) is read for the recap and so
+        that no labelled text is returned again. Extra keyword arguments are
+        accepted and ignored, as modAL strategies do.
 
         Returns
         -------
@@ -260,53 +366,174 @@ class ActiveLLM(BaseEstimator):
         if replay is not None:
             raise replay
         try:
-            return self.select(X_pool, n_instances)
+            return self._select(X_pool, n_instances, learner)
         except LLMEndpointError as error:
-            self._failure = (id(X_pool), n_instances, error)
+            self._remember_failure(X_pool, n_instances, error)
             raise
 
-    def select(self, X_pool: Any, n_instances: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    def select(
+        self,
+        X_pool: Any,
+        n_instances: int = 1,
+        *,
+        X_labelled: Any = None,
+        y_labelled: Any = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Select ``n_instances`` rows of ``X_pool`` without a modAL learner.
 
-        See :meth:`__call__` for what is returned.
+        ``X_labelled`` / ``y_labelled`` stand in for the learner's labelled
+        data (recap and exclusion). See :meth:`__call__` for what is returned.
         """
+        return self._select(X_pool, n_instances, None, X_labelled, y_labelled)
+
+    def select_among(
+        self,
+        X_pool: Any,
+        candidates: Sequence[int] | np.ndarray,
+        n_instances: int = 1,
+        *,
+        learner: Any = None,
+        notes: Sequence[str] | None = None,
+        notes_meaning: str | None = None,
+        context: str | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Let the LLM choose ``n_instances`` of the given ``candidates`` rows.
+
+        All candidates are shown (near-duplicates and labelled texts skipped),
+        in random order, instead of a sample of the pool: the building block of
+        :class:`~activellm_modal.rerank.LLMReRanker`. ``notes`` (one per
+        candidate, e.g. the classifier's uncertainty) are shown next to the
+        texts. When no more candidates remain than are asked for, all are
+        returned without an LLM call.
+
+        Examples
+        --------
+        >>> from activellm_modal.llm import Completion
+        >>> class Second:
+        ...     def complete(self, request):
+        ...         return Completion("Answer: 1")
+        >>> strategy = ActiveLLM(backend=Second(), random_state=0)
+        >>> indices, _ = strategy.select_among(["a", "b", "c", "d"], [3, 1, 0], 1)
+        >>> int(indices[0]) in (3, 1, 0)
+        True
+        """
+        candidates = np.asarray(candidates, dtype=np.intp)
+        if notes is not None and len(notes) != len(candidates):
+            raise ValueError(
+                f"notes has {len(notes)} entries for {len(candidates)} candidates; pass one "
+                "note per candidate, or none."
+            )
+        return self._select(
+            X_pool,
+            n_instances,
+            learner,
+            candidates=candidates,
+            notes=None if notes is None else list(notes),
+            notes_meaning=notes_meaning,
+            context=context,
+        )
+
+    # -- one query -----------------------------------------------------------------------
+
+    def _select(
+        self,
+        X_pool: Any,
+        n_instances: int,
+        learner: Any,
+        X_labelled: Any = None,
+        y_labelled: Any = None,
+        *,
+        candidates: np.ndarray | None = None,
+        notes: list[str] | None = None,
+        notes_meaning: str | None = None,
+        context: str | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         self._validate_params(n_instances)
         pool = TextPool(X_pool, self.text_column, self.pair_columns, self.pair_labels)
+        labelled = labelled_from(
+            learner,
+            X_labelled,
+            y_labelled,
+            label_names=self.labels,
+            text_column=self.text_column,
+            pair_columns=self.pair_columns,
+            pair_labels=self.pair_labels,
+            required=self.recap != "none",
+        )
         self._start_state()
         rng = self._query_rng()
-        if n_instances >= len(pool):
-            return self._take_all(pool, n_instances, rng)
+        exclude = labelled.keys(self.skip_duplicates)
+        shown_notes = None
+        if candidates is None:
+            if n_instances >= len(pool):
+                return self._take_all(pool, n_instances, rng, exclude)
+            size = max(self.n_presented, n_instances)
+            rows, texts = self._present(pool, size, rng, exclude)
+        else:
+            rows, texts, shown_notes = self._present_candidates(
+                pool, candidates, notes, rng, exclude
+            )
+            if len(rows) <= n_instances:
+                note = (
+                    f"Only {len(rows)} candidates remain for n_instances={n_instances}: all "
+                    "of them are returned, without asking the LLM."
+                )
+                return self._take_rows(rows, n_instances, rng, note, warn=len(rows) < n_instances)
 
-        size = max(self.n_presented, n_instances)
-        sampler = self.sampler or random_sampler
-        rows, texts = present(len(pool), size, rng, pool.texts, sampler, self.skip_duplicates)
         k = min(n_instances, len(rows))
-        completion, seconds = self._ask(texts, k)
-        parsed = parse_answer(completion.text, len(rows), k)
-        chosen, filled = complete_selection(
-            list(parsed.positions), len(rows), k, rng, self._fallback()
-        )
+        plan = self._plan(texts, shown_notes, labelled, rng, notes_meaning, context)
+        ask_k = k
+        if self.balance is not None:
+            ask_k = min(len(rows), max(k, math.ceil(self.oversample * k)))
+        completion, seconds = self._ask(plan, ask_k, budget=k if self.balance is not None else None)
+        picks = self._parse(completion.text, plan, ask_k)
+        # Positions that name a recapped (already labelled) instance are dropped here.
+        kept = [(plan.new_index[p], g) for p, g in zip(picks.positions, picks.labels, strict=True)]
+        kept = [(i, g) for i, g in kept if i >= 0]
+        n_recap_picks = len(picks.positions) - len(kept)
+        quota = None
+        extra: list[int] = []
+        if self.balance is None:
+            mine = [i for i, _ in kept]
+        else:
+            quota = quotas(k, [str(x) for x in self.labels or ()], self._proportions())
+            mine, extra = fill_quotas(Picks([i for i, _ in kept], [g for _, g in kept]), quota)
+            mine = mine + extra
+        chosen, filled = complete_selection(mine, len(rows), k, rng, self._fallback())
         indices = rows[chosen + filled]
         if len(indices) < n_instances:
             # The pool had fewer distinct texts than were asked for: the rest are
             # duplicates of shown texts, taken at random so the count still holds.
-            indices = np.concatenate([indices, _other_rows(len(pool), rows, n_instances - k, rng)])
+            others = self._other_rows(pool, rows, n_instances - k, rng, exclude)
+            indices = np.concatenate([indices, others]).astype(np.intp)
         scores = np.zeros(len(indices))
         scores[: len(chosen)] = 1.0 - np.arange(len(chosen)) / k
+        guessed = None
+        if self.balance is not None:
+            guess_of = dict(kept)
+            guessed = [guess_of.get(i) for i in chosen] + [None] * (len(indices) - len(chosen))
         record = QueryRecord(
             indices=indices.tolist(),
             presented=rows.tolist(),
             answer=completion.text,
-            positions=list(parsed.positions),
+            positions=list(picks.positions),
             n_filled=len(indices) - len(chosen),
-            degenerate=is_degenerate(list(parsed.positions), k),
+            degenerate=is_degenerate(list(picks.positions), ask_k),
             cached=completion.cached,
             prompt_tokens=completion.prompt_tokens,
             completion_tokens=completion.completion_tokens,
             seconds=seconds,
             model=completion.model or self.model,
+            recap=self.recap,
+            n_recap=plan.n_recap,
+            prompt_rows=None
+            if plan.new_index == list(range(len(rows)))
+            else [int(rows[i]) if i >= 0 else -1 for i in plan.new_index],
+            n_recap_picks=n_recap_picks,
+            guessed_labels=guessed,
+            quota=quota,
         )
-        self._report(record, k)
+        self._report(record, ask_k, extra=len(extra))
         self._record(record)
         return indices, scores
 
@@ -326,6 +553,22 @@ class ActiveLLM(BaseEstimator):
                 f"fallback={self.fallback!r}: use 'random' or a callable "
                 "fallback(candidate_positions, n, rng) -> positions."
             )
+        if self.recap not in RECAP_MODES:
+            raise ValueError(f"recap={self.recap!r} is not one of {RECAP_MODES}.")
+        if not isinstance(self.max_recap, int | np.integer) or self.max_recap < 0:
+            raise ValueError(f"max_recap must be an int >= 0, got {self.max_recap!r}.")
+        if self.balance is not None:
+            if not self.labels:
+                raise ValueError(
+                    "balance needs the label names: pass labels=[...] (e.g. "
+                    "labels=['negative', 'positive']) so the LLM can guess one per pick."
+                )
+            if not (self.balance == "equal" or isinstance(self.balance, Mapping)):
+                raise ValueError(
+                    f"balance={self.balance!r}: use 'equal' or a mapping {{label: share}}."
+                )
+            if not isinstance(self.oversample, int | float) or self.oversample < 1:
+                raise ValueError(f"oversample must be a number >= 1, got {self.oversample!r}.")
         if self.price_per_million is not None and len(self.price_per_million) != 2:
             raise ValueError(
                 "price_per_million must be (prompt_price, completion_price) in USD per "
@@ -356,36 +599,174 @@ class ActiveLLM(BaseEstimator):
     def _fallback(self) -> Fallback:
         return random_fallback if self.fallback == "random" else self.fallback  # type: ignore[return-value]
 
+    def _key(self, text: str) -> str:
+        return duplicate_key(text) if self.skip_duplicates else text
+
     def _take_all(
-        self, pool: TextPool, n_instances: int, rng: np.random.Generator
+        self, pool: TextPool, n_instances: int, rng: np.random.Generator, exclude: set[str]
     ) -> tuple[np.ndarray, np.ndarray]:
-        indices = rng.permutation(len(pool))
+        rows = np.arange(len(pool))
+        if exclude:
+            keep = [self._key(t) not in exclude for t in pool.texts(rows)]
+            rows = rows[np.asarray(keep, dtype=bool)]
         note = (
-            f"n_instances={n_instances} >= the {len(pool)} instances left in the pool: all of "
-            "them are returned, without asking the LLM."
+            f"n_instances={n_instances} >= the {len(rows)} unlabelled instances left in the "
+            "pool: all of them are returned, without asking the LLM."
         )
-        if n_instances > len(pool):
-            warnings.warn(note, SelectionWarning, stacklevel=3)
-        record = QueryRecord(indices=indices.tolist(), presented=[], notes=[note])
+        return self._take_rows(rows, n_instances, rng, note, warn=n_instances > len(rows))
+
+    def _take_rows(
+        self, rows: np.ndarray, n_instances: int, rng: np.random.Generator, note: str, warn: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        indices = rows[rng.permutation(len(rows))].astype(np.intp)
+        if warn:
+            warnings.warn(note, SelectionWarning, stacklevel=4)
+        record = QueryRecord(indices=indices.tolist(), presented=[], notes=[note], recap=self.recap)
         self._record(record)
         return indices, np.zeros(len(indices))
 
-    def _ask(self, texts: list[str], k: int) -> tuple[Completion, float]:
+    def _present(
+        self, pool: TextPool, size: int, rng: np.random.Generator, exclude: set[str]
+    ) -> tuple[np.ndarray, list[str]]:
+        sampler = self.sampler or random_sampler
+        if not exclude:
+            return present(len(pool), size, rng, pool.texts, sampler, self.skip_duplicates)
+        # Each labelled text can take at most one place among the shown (duplicates are
+        # skipped), so drawing that many more and dropping them keeps the sample full.
+        extra = min(len(exclude), len(pool))
+        rows, texts = present(
+            len(pool), size + extra, rng, pool.texts, sampler, self.skip_duplicates
+        )
+        keep = [i for i, text in enumerate(texts) if self._key(text) not in exclude][:size]
+        return rows[keep], [texts[i] for i in keep]
+
+    def _present_candidates(
+        self,
+        pool: TextPool,
+        candidates: np.ndarray,
+        notes: list[str] | None,
+        rng: np.random.Generator,
+        exclude: set[str],
+    ) -> tuple[np.ndarray, list[str], list[str] | None]:
+        if len(candidates) and (candidates.min() < 0 or candidates.max() >= len(pool)):
+            raise ValueError(
+                f"candidates must be rows of X_pool (0 .. {len(pool) - 1}); got values from "
+                f"{candidates.min()} to {candidates.max()}."
+            )
+        # Shown in random order: LLMs favour the first instances they read.
+        order = rng.permutation(len(candidates))
+        texts = pool.texts(candidates[order])
+        seen = set(exclude)
+        keep: list[int] = []
+        for i, text in enumerate(texts):
+            key = self._key(text)
+            if key in seen:
+                continue
+            if self.skip_duplicates:
+                seen.add(key)
+            keep.append(i)
+        rows = candidates[order][keep]
+        shown_notes = None if notes is None else [notes[order[i]] for i in keep]
+        return rows, [texts[i] for i in keep], shown_notes
+
+    def _other_rows(
+        self,
+        pool: TextPool,
+        shown: np.ndarray,
+        n: int,
+        rng: np.random.Generator,
+        exclude: set[str],
+    ) -> np.ndarray:
+        mask_ = np.ones(len(pool), dtype=bool)
+        mask_[shown] = False
+        rest = np.flatnonzero(mask_)
+        if exclude and len(rest):
+            rest = rest[[self._key(t) not in exclude for t in pool.texts(rest)]]
+        return rng.choice(rest, size=min(n, len(rest)), replace=False)
+
+    def _plan(
+        self,
+        texts: list[str],
+        notes: list[str] | None,
+        labelled: Labelled,
+        rng: np.random.Generator,
+        notes_meaning: str | None,
+        context: str | None,
+    ) -> _Plan:
+        plan = _Plan(list(texts), list(range(len(texts))), notes)
+        if notes is not None:
+            plan.options.update(notes_meaning=notes_meaning)
+        if context:
+            plan.options.update(context=context)
+        recent = labelled.recent(self.max_recap) if self.recap != "none" else Labelled()
+        if not len(recent):
+            return plan
+        plan.n_recap = len(recent)
+        mode = self.recap
+        if mode == "labels" and recent.labels is None:
+            mode = "texts"  # labels unknown (no y_training): show the texts alone
+        if mode in ("texts", "labels"):
+            plan.options.update(recap=recent.texts)
+            if mode == "labels":
+                plan.options.update(recap_labels=recent.labels, label_counts=labelled.counts())
+            return plan
+        # Index recap: the labelled texts are mixed into the numbered instances at random
+        # places, and their positions are listed as taken.
+        n = len(texts)
+        order = rng.permutation(n + len(recent)).tolist()
+        plan.texts = [texts[j] if j < n else recent.texts[j - n] for j in order]
+        plan.new_index = [j if j < n else -1 for j in order]
+        if notes is not None:
+            plan.notes = [notes[j] if j < n else "already labelled" for j in order]
+        plan.options.update(labelled_positions=[p for p, j in enumerate(order) if j >= n])
+        return plan
+
+    def _parse(self, answer: str, plan: _Plan, k: int) -> Picks:
+        # Recapped positions the LLM names are dropped later; read as many more positions
+        # as it named of them, so that its further picks replace them before any fill.
+        limit = k
+        for _ in range(3):
+            picks = self._parse_up_to(answer, len(plan.texts), limit)
+            n_old = sum(plan.new_index[p] < 0 for p in picks.positions)
+            if limit >= k + n_old:
+                break
+            limit = k + n_old
+        return picks
+
+    def _parse_up_to(self, answer: str, n_prompt: int, k: int) -> Picks:
+        if self.balance is not None:
+            return parse_picks(answer, n_prompt, k)
+        parsed = parse_answer(answer, n_prompt, k)
+        return Picks(list(parsed.positions), [None] * len(parsed.positions), parsed.method)
+
+    def _proportions(self) -> Mapping[str, float] | None:
+        return self.balance if isinstance(self.balance, Mapping) else None
+
+    def _ask(self, plan: _Plan, k: int, budget: int | None = None) -> tuple[Completion, float]:
         structured = self.structured_output and not getattr(self, "schema_rejected_", False)
         messages = build_messages(
-            texts,
+            plan.texts,
             k,
             advice=self.advice,
             output=self.output,  # type: ignore[arg-type]
             task_description=self.task_description,
             labels=self.labels,
             structured=structured,
+            notes=plan.notes,
+            budget=budget,
+            **plan.options,
         )
+        if not structured:
+            response_format = None
+        elif budget is not None:
+            response_format = picks_schema(k, len(plan.texts), self.labels)
+        else:
+            response_format = selection_schema(k, len(plan.texts))
         request = LLMRequest(
             messages=messages,
-            instances=tuple(texts),
+            instances=tuple(plan.texts),
             k=k,
-            response_format=selection_schema(k, len(texts)) if structured else None,
+            response_format=response_format,
         )
         backend = self._get_backend()
         start = time.perf_counter()
@@ -401,7 +782,7 @@ class ActiveLLM(BaseEstimator):
                 SelectionWarning,
                 stacklevel=4,
             )
-            return self._ask(texts, k)
+            return self._ask(plan, k, budget)
         return completion, time.perf_counter() - start
 
     def _get_backend(self) -> LLMBackend:
@@ -427,7 +808,17 @@ class ActiveLLM(BaseEstimator):
             self._backend = backend
         return backend
 
-    def _report(self, record: QueryRecord, k: int) -> None:
+    def _report(self, record: QueryRecord, k: int, extra: int = 0) -> None:
+        if record.n_recap_picks:
+            record.notes.append(
+                f"The LLM chose {record.n_recap_picks} already-labelled instance(s) again; "
+                "they were dropped (see last_query_.prompt_rows)."
+            )
+        if extra:
+            record.notes.append(
+                f"The LLM's label guesses could not fill the quotas {record.quota}: {extra} "
+                "candidate(s) without a fitting guess were taken instead."
+            )
         if record.n_filled:
             record.notes.append(
                 f"The LLM named {len(record.positions)} valid distinct positions of the {k} "
@@ -469,19 +860,44 @@ class ActiveLLM(BaseEstimator):
             " (cached)" if record.cached else "",
         )
 
-    def _pending_failure(self, X_pool: Any, n_instances: int) -> Exception | None:
-        """The error to re-raise when modAL retries a query that just failed.
+    # -- saving and resuming -------------------------------------------------------------
 
-        modAL's ``query`` calls a strategy a second time whenever the first call
-        raises (a bare ``except``); without this, an endpoint failure would be
-        retried in full, doubling the calls and the wait.
+    def state_dict(self) -> dict[str, Any]:
+        """What the queries so far have changed, as plain data (JSON-serialisable).
+
+        With an int ``random_state``, each query's draws depend only on the seed
+        and the number of queries answered, so restoring this state into a
+        strategy built with the same parameters repeats the next query exactly.
+        Parameters (and the API key) are not part of it.
         """
-        failure = getattr(self, "_failure", None)
-        self._failure = None
-        if failure is None or failure[:2] != (id(X_pool), n_instances):
-            return None
-        caller = sys._getframe(2).f_globals.get("__name__", "")
-        return failure[2] if caller.startswith("modAL") else None
+        if not hasattr(self, "n_queries_"):
+            return {"n_queries": 0}
+        state: dict[str, Any] = {
+            "n_queries": self.n_queries_,
+            "usage": dict(self.usage_),
+            "history": [asdict(record) for record in self.history_],
+            "schema_rejected": bool(getattr(self, "schema_rejected_", False)),
+        }
+        if isinstance(self.random_state, np.random.Generator):
+            state["rng"] = self.random_state.bit_generator.state
+        return state
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> ActiveLLM:
+        """Restore what :meth:`state_dict` returned; returns ``self``."""
+        for name in ("n_queries_", "usage_", "history_", "last_query_", "schema_rejected_"):
+            self.__dict__.pop(name, None)
+        if not state.get("n_queries"):
+            return self
+        self.n_queries_ = int(state["n_queries"])
+        self.usage_ = dict(state["usage"])
+        self.history_ = [QueryRecord(**record) for record in state["history"]]
+        if self.history_:
+            self.last_query_ = self.history_[-1]
+        if state.get("schema_rejected"):
+            self.schema_rejected_ = True
+        if "rng" in state and isinstance(self.random_state, np.random.Generator):
+            self.random_state.bit_generator.state = state["rng"]
+        return self
 
     # -- scikit-learn plumbing -----------------------------------------------------------
 
@@ -516,9 +932,3 @@ def _differs(value: Any, default: Any) -> bool:
         return bool(value != default)
     except (ValueError, TypeError):
         return value is not default
-
-
-def _other_rows(n_pool: int, shown: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    mask_ = np.ones(n_pool, dtype=bool)
-    mask_[shown] = False
-    return rng.choice(np.flatnonzero(mask_), size=n, replace=False)
