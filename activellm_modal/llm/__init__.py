@@ -3,6 +3,7 @@
 from activellm_modal.llm.base import Completion, LLMBackend, LLMRequest
 from activellm_modal.llm.cache import AnswerCache, CachedBackend
 from activellm_modal.llm.openai_backend import OpenAIBackend
+from activellm_modal.llm.replay import Recording, ReplayBackend, load_recordings, recorded_sampler
 
 __all__ = [
     "AnswerCache",
@@ -11,4 +12,8 @@ __all__ = [
     "LLMBackend",
     "LLMRequest",
     "OpenAIBackend",
+    "Recording",
+    "ReplayBackend",
+    "load_recordings",
+    "recorded_sampler",
 ]
