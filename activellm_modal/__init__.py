@@ -21,6 +21,7 @@ from activellm_modal.hybrid import HybridStrategy, StepRecord
 from activellm_modal.parsing import parse_selection
 from activellm_modal.rerank import LLMReRanker
 from activellm_modal.strategy import ActiveLLM, QueryRecord
+from activellm_modal.subsample import SubsampledStrategy, subsampled
 
 __version__ = "0.1.0"
 
@@ -38,7 +39,9 @@ __all__ = [
     "ReplayMissError",
     "SelectionWarning",
     "StepRecord",
+    "SubsampledStrategy",
     "parse_selection",
+    "subsampled",
 ]
 
 

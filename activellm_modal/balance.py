@@ -34,6 +34,9 @@ class Picks:
     positions: list[int] = field(default_factory=list)
     labels: list[str | None] = field(default_factory=list)
     method: str = "none"
+    # Set when the answer copied the presented texts instead of naming positions.
+    copied_list: bool = False
+    note: str | None = None
 
 
 def parse_picks(answer: str, n_presented: int, k: int) -> Picks:

@@ -16,6 +16,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from activellm_modal.balance import Picks, fill_quotas, parse_picks, quotas
+from activellm_modal.echo import resolve_echo
 from activellm_modal.exceptions import LLMEndpointError, SelectionWarning
 from activellm_modal.llm.base import Completion, LLMBackend, LLMRequest
 from activellm_modal.llm.cache import AnswerCache, CachedBackend
@@ -518,7 +519,7 @@ class ActiveLLM(_ModalRetryGuard, BaseEstimator):
             answer=completion.text,
             positions=list(picks.positions),
             n_filled=len(indices) - len(chosen),
-            degenerate=is_degenerate(list(picks.positions), ask_k),
+            degenerate=is_degenerate(list(picks.positions), ask_k) or picks.copied_list,
             cached=completion.cached,
             prompt_tokens=completion.prompt_tokens,
             completion_tokens=completion.completion_tokens,
@@ -532,6 +533,7 @@ class ActiveLLM(_ModalRetryGuard, BaseEstimator):
             n_recap_picks=n_recap_picks,
             guessed_labels=guessed,
             quota=quota,
+            notes=[picks.note] if picks.note else [],
         )
         self._report(record, ask_k, extra=len(extra))
         self._record(record)
@@ -726,18 +728,23 @@ class ActiveLLM(_ModalRetryGuard, BaseEstimator):
         # as it named of them, so that its further picks replace them before any fill.
         limit = k
         for _ in range(3):
-            picks = self._parse_up_to(answer, len(plan.texts), limit)
+            picks = self._parse_up_to(answer, plan.texts, limit)
             n_old = sum(plan.new_index[p] < 0 for p in picks.positions)
             if limit >= k + n_old:
                 break
             limit = k + n_old
         return picks
 
-    def _parse_up_to(self, answer: str, n_prompt: int, k: int) -> Picks:
+    def _parse_up_to(self, answer: str, texts: list[str], k: int) -> Picks:
         if self.balance is not None:
-            return parse_picks(answer, n_prompt, k)
-        parsed = parse_answer(answer, n_prompt, k)
-        return Picks(list(parsed.positions), [None] * len(parsed.positions), parsed.method)
+            return parse_picks(answer, len(texts), k)
+        parsed = parse_answer(answer, len(texts), k)
+        # Small models answer by copying texts under their own numbering; mapping the
+        # copies back to positions beats reading that numbering as positions.
+        echo = resolve_echo(answer, texts, parsed.positions, k, parsed_method=parsed.method)
+        method = "echo" if echo.source == "echo" else parsed.method
+        positions = list(echo.positions)
+        return Picks(positions, [None] * len(positions), method, echo.copied_list, echo.note)
 
     def _proportions(self) -> Mapping[str, float] | None:
         return self.balance if isinstance(self.balance, Mapping) else None

@@ -343,3 +343,23 @@ def test_sklearn_contract(llm_server):
     assert strategy.n_presented == 10
     restored = pickle.loads(pickle.dumps(strategy))
     assert restored.api_key is None and restored.n_presented == 10
+
+
+def test_echoed_texts_are_mapped_back_without_fallback(llm_server, pool):
+    """A small model copies texts under its own numbering; the copies are what it chose."""
+    X, _ = pool
+    chosen = [17, 4, 29]
+
+    def echo(body):
+        lines = body["messages"][-1]["content"].splitlines()[1:-1]
+        texts = [line.split("] ", 1)[1] for line in lines]
+        return Reply("\n".join(f"{n}. {texts[p]}" for n, p in enumerate(chosen, 1)))
+
+    llm_server.default = echo
+    strategy = strategy_for(llm_server, n_presented=40)
+    with pytest.warns(SelectionWarning, match="copied instance texts") as caught:
+        idx, _ = strategy(None, X, n_instances=3)
+    assert len(caught) == 1  # told about the echo; nothing filled, nothing degenerate
+    assert strategy.last_query_.n_filled == 0 and not strategy.last_query_.degenerate
+    assert strategy.last_query_.positions == chosen
+    assert idx.tolist() == [strategy.last_query_.presented[p] for p in chosen]
