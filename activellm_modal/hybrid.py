@@ -113,6 +113,11 @@ class HybridStrategy(_ModalRetryGuard, BaseEstimator):
         Labelled instances at which to switch.
     switch : callable, optional
         ``switch(learner, round) -> bool``; ``round`` is the 0-based query number.
+    subsample : int, optional
+        Let ``then`` score a seeded random subsample of this many rows instead of
+        the whole pool (see :func:`~activellm_modal.subsample.subsampled`), so the
+        classic phase costs the same on a million texts as on ten thousand. The
+        seed is the cold start's ``random_state``.
 
     Attributes
     ----------
@@ -153,12 +158,14 @@ class HybridStrategy(_ModalRetryGuard, BaseEstimator):
         switch_after: int | None = None,
         switch_at_labels: int | None = None,
         switch: Callable[[Any, int], bool] | None = None,
+        subsample: int | None = None,
     ) -> None:
         self.cold_start = cold_start
         self.then = then
         self.switch_after = switch_after
         self.switch_at_labels = switch_at_labels
         self.switch = switch
+        self.subsample = subsample
 
     def __call__(
         self, learner: Any, X_pool: Any, n_instances: int = 1, **kwargs: Any
@@ -171,7 +178,7 @@ class HybridStrategy(_ModalRetryGuard, BaseEstimator):
         self._start_state()
         round_ = self.n_queries_
         classic, reason = self._decide(learner, round_)
-        part = self.then if classic else self.cold_start
+        part = self._classic() if classic else self.cold_start
         before = usage_of(self.cold_start)
         try:
             indices, scores = as_pair(part(learner, X_pool, n_instances=n_instances, **kwargs))
@@ -230,6 +237,18 @@ class HybridStrategy(_ModalRetryGuard, BaseEstimator):
             f"{self.n_cold_} cold-start queries done, switch_after={after}",
         )
 
+    def _classic(self) -> Callable[..., Any]:
+        if self.subsample is None:
+            return self.then
+        wrapped = getattr(self, "then_", None)
+        if wrapped is None:
+            from activellm_modal.subsample import subsampled
+
+            seed = getattr(self.cold_start, "random_state", None)
+            wrapped = subsampled(self.then, n=self.subsample, random_state=seed)
+            self.then_ = wrapped
+        return wrapped
+
     def _validate(self) -> None:
         if self.cold_start is None or not callable(self.cold_start):
             raise TypeError(
@@ -257,6 +276,12 @@ class HybridStrategy(_ModalRetryGuard, BaseEstimator):
                 isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0
             ):
                 raise ValueError(f"{name} must be an int >= 0, got {value!r}.")
+        if self.subsample is not None and (
+            isinstance(self.subsample, bool)
+            or not isinstance(self.subsample, int | np.integer)
+            or self.subsample < 1
+        ):
+            raise ValueError(f"subsample must be a positive int, got {self.subsample!r}.")
         if self.switch is not None and not callable(self.switch):
             raise TypeError(f"switch={self.switch!r} must be callable as switch(learner, round).")
 

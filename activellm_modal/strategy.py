@@ -72,6 +72,8 @@ class QueryRecord:
         where it gave none or the index was filled).
     quota : dict or None
         With ``balance``, the per-label quota of this query.
+    n_calls : int
+        LLM calls this query made (2 only when ``reask_degenerate`` re-asked).
     """
 
     indices: list[int]
@@ -92,6 +94,7 @@ class QueryRecord:
     n_recap_picks: int = 0
     guessed_labels: list[str | None] | None = None
     quota: dict[str, int] | None = None
+    n_calls: int = 1
 
 
 @dataclass
@@ -222,6 +225,11 @@ class ActiveLLM(_ModalRetryGuard, BaseEstimator):
     oversample : float, default=2.0
         With ``balance``, how many candidates are asked for per instance
         needed, so that the quotas can be met.
+    reask_degenerate : bool, default=False
+        When the answer is a trivial run (e.g. the first k positions shown) or
+        a copy of the list in order, ask once more with the same texts in a
+        fresh order. Off by default: it costs a second call, and with the
+        random presentation order a trivial answer is no worse than random.
 
     An instance already in ``learner.X_training`` (the same text; a
     near-duplicate with ``skip_duplicates``) is never returned, whatever the
@@ -314,6 +322,7 @@ class ActiveLLM(_ModalRetryGuard, BaseEstimator):
         max_recap: int = 50,
         balance: str | Mapping[str, float] | None = None,
         oversample: float = 2.0,
+        reask_degenerate: bool = False,
     ) -> None:
         self.model = model
         self.base_url = base_url
@@ -343,6 +352,7 @@ class ActiveLLM(_ModalRetryGuard, BaseEstimator):
         self.max_recap = max_recap
         self.balance = balance
         self.oversample = oversample
+        self.reask_degenerate = reask_degenerate
 
     # -- the modAL contract -------------------------------------------------------------
 
@@ -486,8 +496,35 @@ class ActiveLLM(_ModalRetryGuard, BaseEstimator):
         ask_k = k
         if self.balance is not None:
             ask_k = min(len(rows), max(k, math.ceil(self.oversample * k)))
-        completion, seconds = self._ask(plan, ask_k, budget=k if self.balance is not None else None)
+        budget = k if self.balance is not None else None
+        completion, seconds = self._ask(plan, ask_k, budget=budget)
         picks = self._parse(completion.text, plan, ask_k)
+        n_calls, reask_note = 1, None
+        if self.reask_degenerate and (
+            picks.copied_list or is_degenerate(list(picks.positions), ask_k)
+        ):
+            # A trivial run says nothing about the texts; the same texts in a fresh
+            # order give the LLM one more chance to actually choose.
+            order = rng.permutation(len(rows))
+            rows, texts = rows[order], [texts[i] for i in order]
+            if shown_notes is not None:
+                shown_notes = [shown_notes[i] for i in order]
+            plan = self._plan(texts, shown_notes, labelled, rng, notes_meaning, context)
+            again, more_seconds = self._ask(plan, ask_k, budget=budget)
+            completion = Completion(
+                again.text,
+                completion.prompt_tokens + again.prompt_tokens,
+                completion.completion_tokens + again.completion_tokens,
+                again.model,
+                cached=completion.cached and again.cached,
+            )
+            seconds += more_seconds
+            picks = self._parse(completion.text, plan, ask_k)
+            n_calls = 2
+            reask_note = (
+                "The first answer was a trivial run; the LLM was asked once more with the "
+                "texts in a fresh order (2 calls for this query)."
+            )
         # Positions that name a recapped (already labelled) instance are dropped here.
         kept = [(plan.new_index[p], g) for p, g in zip(picks.positions, picks.labels, strict=True)]
         kept = [(i, g) for i, g in kept if i >= 0]
@@ -533,7 +570,8 @@ class ActiveLLM(_ModalRetryGuard, BaseEstimator):
             n_recap_picks=n_recap_picks,
             guessed_labels=guessed,
             quota=quota,
-            notes=[picks.note] if picks.note else [],
+            notes=[note for note in (reask_note, picks.note) if note],
+            n_calls=n_calls,
         )
         self._report(record, ask_k, extra=len(extra))
         self._record(record)
@@ -843,7 +881,7 @@ class ActiveLLM(_ModalRetryGuard, BaseEstimator):
     def _record(self, record: QueryRecord) -> None:
         if record.answer is not None:
             usage = self.usage_
-            usage["cache_hits" if record.cached else "calls"] += 1
+            usage["cache_hits" if record.cached else "calls"] += record.n_calls
             usage["prompt_tokens"] += record.prompt_tokens
             usage["completion_tokens"] += record.completion_tokens
             usage["seconds"] += record.seconds

@@ -194,3 +194,18 @@ def test_sklearn_contract_and_rule_validation(llm_server):
     with pytest.raises(ValueError, match="switch_after must be an int"):
         HybridStrategy(llm(llm_server), switch_after=-1)(None, ["a", "b"])
     assert llm_server.chat_requests == []
+
+
+def test_subsample_limits_the_classic_phase_to_a_seeded_subsample(llm_server, pool):
+    X, y = pool
+    llm_server.default = lambda body: pick_longest(body, N)
+    hybrid = HybridStrategy(llm(llm_server), switch_after=1, subsample=50)
+    learner = learner_for(hybrid)
+    idx, _ = learner.query(X, n_instances=N)
+    learner.teach(X[idx], y[idx])
+    idx, _ = learner.query(X, n_instances=N)
+    assert hybrid.history_[1].strategy == "then"
+    subsample = hybrid.then_.last_subsample_
+    assert len(subsample) == 50 and set(idx.tolist()) <= set(np.asarray(subsample).tolist())
+    with pytest.raises(ValueError, match="subsample"):
+        HybridStrategy(llm(llm_server), subsample=0)(learner, X, n_instances=1)

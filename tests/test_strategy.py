@@ -363,3 +363,23 @@ def test_echoed_texts_are_mapped_back_without_fallback(llm_server, pool):
     assert strategy.last_query_.n_filled == 0 and not strategy.last_query_.degenerate
     assert strategy.last_query_.positions == chosen
     assert idx.tolist() == [strategy.last_query_.presented[p] for p in chosen]
+
+
+def test_degenerate_answer_is_reasked_once_with_a_fresh_order_when_asked(llm_server, pool):
+    X, _ = pool
+    llm_server.push(Reply("0, 1, 2, 3"), Reply("7, 2, 19, 11"))
+    strategy = strategy_for(llm_server, n_presented=30, reask_degenerate=True)
+    with pytest.warns(SelectionWarning, match="asked once more"):
+        idx, _ = strategy(None, X, n_instances=4)
+    first, second = (r["body"]["messages"][1]["content"] for r in llm_server.chat_requests)
+    assert first != second and sorted(first.splitlines()) != sorted(second.splitlines())
+    record = strategy.last_query_
+    assert record.n_calls == 2 and not record.degenerate and record.answer == "7, 2, 19, 11"
+    assert idx.tolist() == [record.presented[p] for p in (7, 2, 19, 11)]
+    assert strategy.usage_["calls"] == 2 and record.prompt_tokens == 200
+    # Off by default: one call, flagged.
+    llm_server.push(Reply("0, 1, 2, 3"))
+    plain = strategy_for(llm_server, n_presented=30)
+    with pytest.warns(SelectionWarning, match="trivial run"):
+        plain(None, X, n_instances=4)
+    assert len(llm_server.chat_requests) == 3
