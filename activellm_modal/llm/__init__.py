@@ -2,6 +2,7 @@
 
 from activellm_modal.llm.base import Completion, LLMBackend, LLMRequest
 from activellm_modal.llm.cache import AnswerCache, CachedBackend
+from activellm_modal.llm.llamacpp import LlamaCppServer, find_smollm2_gguf
 from activellm_modal.llm.openai_backend import OpenAIBackend
 from activellm_modal.llm.replay import Recording, ReplayBackend, load_recordings, recorded_sampler
 
@@ -11,9 +12,11 @@ __all__ = [
     "Completion",
     "LLMBackend",
     "LLMRequest",
+    "LlamaCppServer",
     "OpenAIBackend",
     "Recording",
     "ReplayBackend",
+    "find_smollm2_gguf",
     "load_recordings",
     "recorded_sampler",
 ]
