@@ -1,13 +1,20 @@
-# Set-up is part of every target: a fresh clone needs only `make demo` or `make test`.
+# Set-up is part of every target: a fresh clone needs only `make reproduce` or `make test`.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint setup clean
+.PHONY: reproduce demo benchmark test lint setup clean
+
+# The main job: the paper's SST-2 experiment, offline (recorded GPT-4 picks, MiniLM, CPU).
+reproduce: $(STAMP)
+	$(BIN)/activellm-modal reproduce --quick
 
 demo: $(STAMP)
 	$(BIN)/activellm-modal demo
+
+benchmark: $(STAMP)
+	$(BIN)/activellm-modal benchmark
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,13 +1,178 @@
-"""The ``activellm-modal`` command line."""
+"""The ``activellm-modal`` command line (also ``python -m activellm_modal``).
+
+Subcommands: ``demo`` (GPT-4's recorded picks vs random, frozen embeddings),
+``reproduce`` (the paper's SST-2 experiment with fine-tuning) and ``benchmark``
+(ActiveLLM against classic strategies over several rounds). User errors (a
+missing folder, an unknown task, a malformed list) end with one line on stderr
+and exit status 2, never a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from activellm_modal.data import SHARED_ENV, default_shared_dir
+from activellm_modal.exceptions import ActiveLLMError
+
+EXIT_USAGE = 2
+
+
+def _int_list(name: str, minimum: int | None = None) -> Callable[[str], list[int]]:
+    from activellm_modal.experiments.grid import parse_int_list
+
+    def parse(text: str) -> list[int]:
+        try:
+            return parse_int_list(text, name=name, minimum=minimum)
+        except ValueError as error:
+            # argparse prints this after the usage line and exits with status 2.
+            raise argparse.ArgumentTypeError(str(error).removeprefix(f"{name}: ")) from None
+
+    parse.__name__ = "list of integers"
+    return parse
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def _names(text: str) -> list[str]:
+    from activellm_modal.experiments.grid import parse_name_list
+
+    names = parse_name_list(text)
+    if not names:
+        raise argparse.ArgumentTypeError("empty list")
+    return names
+
+
+def _add_shared_dirs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help=f"folder with <task>/train.tsv and test.tsv (default: ${SHARED_ENV}/datasets "
+        "or ../shared/datasets)",
+    )
+    parser.add_argument(
+        "--paper-dir",
+        type=Path,
+        help="folder with the paper's answers/ and prompts/ (default: the shared paper/)",
+    )
+
+
+def _add_reproduce(commands: argparse._SubParsersAction) -> None:
+    from activellm_modal.experiments.paper import PAPER_SEEDS, SST2_ARMS
+
+    parser = commands.add_parser(
+        "reproduce",
+        help="the paper's SST-2 experiment: 32 labels, recorded LLM picks vs random, fine-tuned",
+        description="Fine-tune on the paper's recorded 32-label SST-2 selections (replayed, no "
+        "LLM called) and on the random baseline, per run and seed; write results.csv, "
+        "RESULTS.md (beside the paper's logged figures) and a plot. Resumable: jobs already "
+        "in results.csv are skipped.",
+    )
+    parser.add_argument("--task", default="sst2", help="dataset (default: sst2)")
+    parser.add_argument(
+        "--runs", type=_int_list("--runs", 1), help="recorded pool draws (default: 1,2,3,4,5)"
+    )
+    parser.add_argument(
+        "--seeds",
+        type=_int_list("--seeds", 0),
+        help=f"training seeds (default: {','.join(map(str, PAPER_SEEDS))}, the paper's)",
+    )
+    parser.add_argument(
+        "--llms",
+        type=_names,
+        help=f"recorded LLMs (default: all: {','.join(a.name for a in SST2_ARMS)}); "
+        "only gpt-4 has runs 2-5",
+    )
+    parser.add_argument(
+        "--model",
+        help="model to fine-tune: local folder or hub name (default: the offline all-MiniLM-L6-v2)",
+    )
+    _add_shared_dirs(parser)
+    parser.add_argument(
+        "--out", type=Path, help="output folder (default: ./results/reproduce[-quick])"
+    )
+    parser.add_argument("--epochs", type=_positive_int, help="epochs (default: 25, the paper's)")
+    parser.add_argument(
+        "--max-length", type=_positive_int, help="tokens per text (default: 128; --quick: 64)"
+    )
+    parser.add_argument(
+        "--test-size",
+        type=_positive_int,
+        help="score on the first N test sentences only (smoke tests; default: all)",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="parallel fine-tunings (joblib; default: 1)"
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="GPT-4 vs random, runs 1-5, seed 42, max_length 64 (10 fine-tunings, ~19 CPU-min)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _add_benchmark(commands: argparse._SubParsersAction) -> None:
+    from activellm_modal.experiments.strategies import STRATEGIES
+
+    parser = commands.add_parser(
+        "benchmark",
+        help="ActiveLLM vs random, uncertainty, margin, entropy, ranked batch, k-means",
+        description="Learning curves on SST-2 over several rounds, one pool draw per recorded "
+        "GPT-4 run; writes results.csv, RESULTS.md (area under the learning curve, time per "
+        "round) and learning_curves.png. Resumable: finished curves are skipped.",
+    )
+    parser.add_argument(
+        "--strategies",
+        type=_names,
+        help=f"arms (default: all available of {','.join(STRATEGIES)})",
+    )
+    parser.add_argument("--runs", type=_int_list("--runs", 1), help="pool draws (default: 1-5)")
+    parser.add_argument("--seeds", type=_int_list("--seeds", 0), help="seeds (default: 42,109,27)")
+    parser.add_argument("--rounds", type=_positive_int, default=5, help="query rounds (default: 5)")
+    parser.add_argument(
+        "--batch-size", type=_positive_int, default=32, help="labels per round (default: 32)"
+    )
+    parser.add_argument(
+        "--pool-size",
+        type=int,
+        default=5000,
+        help="unlabelled rows besides the recorded 201 per run (default: 5000; 0: all of train)",
+    )
+    parser.add_argument(
+        "--classifier",
+        choices=("embed", "bert"),
+        default="embed",
+        help="embed: frozen MiniLM embeddings (computed once) + logistic regression; "
+        "bert: fine-tune BertClassifier each round (slow)",
+    )
+    parser.add_argument("--model", help="embedding / fine-tuning model (default: offline MiniLM)")
+    parser.add_argument("--epochs", type=_positive_int, default=5, help="bert epochs (default: 5)")
+    parser.add_argument(
+        "--max-length", type=_positive_int, default=64, help="tokens per text (default: 64)"
+    )
+    parser.add_argument(
+        "--base-url", help="live OpenAI-compatible endpoint for the ActiveLLM arm (default: replay)"
+    )
+    parser.add_argument("--model-name", help="model name on --base-url")
+    parser.add_argument("--test-size", type=_positive_int, help="score on the first N test rows")
+    _add_shared_dirs(parser)
+    parser.add_argument("--out", type=Path, default=Path("results/benchmark"), help="output folder")
+    parser.add_argument(
+        "--backend", choices=("joblib", "dask"), default="joblib", help="where runs execute"
+    )
+    parser.add_argument("--jobs", type=int, default=2, help="joblib workers (default: 2)")
+    parser.add_argument("--scheduler", help="Dask scheduler address (with --backend dask)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="activellm-modal",
         description="ActiveLLM: an LLM chooses the first texts to label (modAL strategy).",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo = commands.add_parser(
         "demo", help="offline demo: GPT-4's recorded SST-2 picks vs random, in a modAL loop"
     )
@@ -25,17 +190,115 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help=f"folder with datasets/ and paper/ (default: ${SHARED_ENV} or ../shared)",
     )
+    _add_reproduce(commands)
+    _add_benchmark(commands)
     return parser
 
 
+def _shared_paths(args: argparse.Namespace) -> tuple[Path, Path]:
+    shared = default_shared_dir()
+    data_dir = args.data_dir or shared / "datasets"
+    paper_dir = args.paper_dir or shared / "paper"
+    for flag, path in (("--data-dir", data_dir), ("--paper-dir", paper_dir)):
+        if not Path(path).is_dir():
+            raise FileNotFoundError(
+                f"{flag} {path} does not exist: pass the folder, or set {SHARED_ENV} to the "
+                "shared folder that holds datasets/ and paper/."
+            )
+    return Path(data_dir), Path(paper_dir)
+
+
+def _model(name: str | None) -> str:
+    if name is None:
+        from activellm_modal.embeddings import default_model_path
+
+        return default_model_path()
+    path = Path(name).expanduser()
+    if path.exists():
+        return str(path)
+    if name.startswith((".", "/", "~")):
+        raise FileNotFoundError(f"--model {name}: no such folder.")
+    return name  # a hub name such as bert-base-uncased (needs the hub or its cache)
+
+
+def _reproduce(args: argparse.Namespace) -> int:
+    from activellm_modal.experiments.paper import PAPER_SEEDS, SST2_ARMS
+    from activellm_modal.experiments.reproduce import ReproduceConfig
+    from activellm_modal.experiments.reproduce import main as reproduce_main
+
+    data_dir, paper_dir = _shared_paths(args)
+    quick = args.quick
+    config = ReproduceConfig(
+        data_dir=data_dir,
+        paper_dir=paper_dir,
+        out=args.out or Path("results/reproduce-quick" if quick else "results/reproduce"),
+        model=_model(args.model),
+        task=args.task,
+        runs=args.runs or [1, 2, 3, 4, 5],
+        seeds=args.seeds or ([42] if quick else list(PAPER_SEEDS)),
+        llms=args.llms or (["gpt-4"] if quick else [arm.name for arm in SST2_ARMS]),
+        epochs=args.epochs or 25,
+        max_length=args.max_length or (64 if quick else 128),
+        test_size=args.test_size,
+        n_jobs=args.jobs,
+        quiet=args.quiet,
+    )
+    return reproduce_main(config)
+
+
+def _benchmark(args: argparse.Namespace) -> int:
+    from activellm_modal.experiments.benchmark import BenchmarkConfig
+    from activellm_modal.experiments.benchmark import main as benchmark_main
+
+    data_dir, paper_dir = _shared_paths(args)
+    if args.backend == "dask" and not args.scheduler:
+        raise ValueError("--backend dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786).")
+    if bool(args.base_url) != bool(args.model_name):
+        raise ValueError("a live ActiveLLM arm needs both --base-url and --model-name.")
+    config = BenchmarkConfig(
+        data_dir=data_dir,
+        paper_dir=paper_dir,
+        out=args.out,
+        model=_model(args.model),
+        strategies=args.strategies,
+        runs=args.runs or [1, 2, 3, 4, 5],
+        seeds=args.seeds or [42, 109, 27],
+        rounds=args.rounds,
+        batch_size=args.batch_size,
+        pool_size=args.pool_size,
+        classifier=args.classifier,
+        epochs=args.epochs,
+        max_length=args.max_length,
+        base_url=args.base_url,
+        model_name=args.model_name,
+        test_size=args.test_size,
+        backend=args.backend,
+        n_jobs=args.jobs,
+        scheduler=args.scheduler,
+        quiet=args.quiet,
+    )
+    return benchmark_main(config)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (2 for user errors)."""
     args = build_parser().parse_args(argv)
     try:
         if args.command == "demo":
             from activellm_modal.demo import main as demo_main
 
             return demo_main(args.shared_dir or default_shared_dir())
-    except (FileNotFoundError, ValueError) as error:
+        if args.command == "reproduce":
+            return _reproduce(args)
+        if args.command == "benchmark":
+            return _benchmark(args)
+    except (FileNotFoundError, ValueError, ImportError, ActiveLLMError) as error:
         print(f"activellm-modal: error: {error}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(
+            "activellm-modal: interrupted; finished jobs are saved, rerun to resume.",
+            file=sys.stderr,
+        )
+        return 130
     return 1

@@ -51,6 +51,9 @@ def run_demo(shared_dir: Path) -> list[dict[str, object]]:
         return make_pipeline(embedder, LogisticRegression(C=10.0, max_iter=1000))
 
     X_test, y_test = test["text"].to_numpy(dtype=object), test["label"].to_numpy()
+    from activellm_modal.experiments.runner import progress
+
+    bar = progress(len(recordings), "recorded runs", unit="run")
     for recording in recordings:
         strategy = ActiveLLM(
             backend=ReplayBackend([recording]),
@@ -79,6 +82,8 @@ def run_demo(shared_dir: Path) -> list[dict[str, object]]:
                 "filled": strategy.last_query_.n_filled,
             }
         )
+        bar.update()
+    bar.close()
     return rows
 
 
@@ -101,6 +106,7 @@ def print_table(rows: list[dict[str, object]]) -> None:
 
 
 def main(shared_dir: Path) -> int:
+    """Run the demo on ``shared_dir`` (datasets/ and paper/) and print the table."""
     start = time.perf_counter()
     rows = run_demo(shared_dir)
     print_table(rows)
