@@ -6,16 +6,13 @@ import pickle
 
 import numpy as np
 import pytest
-from modAL.models import ActiveLearner
 from modAL.uncertainty import margin_sampling, uncertainty_sampling
 from sklearn.base import clone
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
 
 from activellm_modal import ActiveLLM, LLMEndpointError
 from activellm_modal.compat import patch_modal
 from activellm_modal.hybrid import HybridStrategy
+from tests.loops import scripted_llm, text_learner
 from tests.openai_server import Status, pick_longest
 
 N = 10
@@ -33,23 +30,10 @@ def pool(sst2_train):
 
 
 def llm(server, **params) -> ActiveLLM:
-    defaults = dict(
-        model="scripted",
-        base_url=server.url,
-        api_key="sk-test",
-        n_presented=60,
-        random_state=0,
-        max_retries=0,
-        timeout=5.0,
-    )
-    return ActiveLLM(**{**defaults, **params})
+    return scripted_llm(server, **{"n_presented": 60, **params})
 
 
-def learner_for(strategy) -> ActiveLearner:
-    return ActiveLearner(
-        estimator=make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=500)),
-        query_strategy=strategy,
-    )
+learner_for = text_learner
 
 
 def run_rounds(learner, X_pool, y_pool, rounds, server, calls):

@@ -8,14 +8,11 @@ import warnings
 
 import numpy as np
 import pytest
-from modAL.models import ActiveLearner
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
 
 from activellm_modal import ActiveLLM, SelectionWarning
 from activellm_modal.compat import patch_modal
 from activellm_modal.prompt import sanitize
+from tests.loops import scripted_llm, text_learner
 from tests.openai_server import Reply, pick_longest, shown_positions
 
 N = 8
@@ -35,24 +32,10 @@ def pool(sst2_train):
 
 
 def llm(server, **params) -> ActiveLLM:
-    defaults = dict(
-        model="scripted",
-        base_url=server.url,
-        api_key="sk-test",
-        n_presented=40,
-        random_state=0,
-        max_retries=0,
-        timeout=5.0,
-        labels=LABELS,
-    )
-    return ActiveLLM(**{**defaults, **params})
+    return scripted_llm(server, **{"n_presented": 40, "labels": LABELS, **params})
 
 
-def learner_for(strategy) -> ActiveLearner:
-    return ActiveLearner(
-        estimator=make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=500)),
-        query_strategy=strategy,
-    )
+learner_for = text_learner
 
 
 def two_rounds(server, pool, **params):

@@ -15,10 +15,11 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from activellm_modal import ActiveLLM, SelectionWarning
+from activellm_modal import SelectionWarning
 from activellm_modal.compat import patch_modal
 from activellm_modal.prompt import sanitize
 from activellm_modal.rerank import LLMReRanker
+from tests.loops import scripted_llm
 from tests.openai_server import Reply, pick_longest, shown_positions
 
 N = 6
@@ -36,11 +37,7 @@ def pool(sst2_train):
     return head["text"].to_numpy(dtype=object), head["label"].to_numpy()
 
 
-def llm(server, **params) -> ActiveLLM:
-    defaults = dict(
-        model="scripted", base_url=server.url, api_key="sk-test", random_state=0, max_retries=0
-    )
-    return ActiveLLM(**{**defaults, **params})
+llm = scripted_llm
 
 
 def fitted_learner(strategy, pool, n=30):

@@ -8,11 +8,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from modAL.models import ActiveLearner
 from sklearn.base import clone
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
 
 from activellm_modal import (
     ActiveLLM,
@@ -22,6 +19,7 @@ from activellm_modal import (
     SelectionWarning,
 )
 from activellm_modal.compat import patch_modal
+from tests.loops import scripted_llm, text_learner
 from tests.openai_server import Garbage, Reply, Stall, Status, pick_longest, shown_positions
 
 SECRET = "sk-test-0123456789abcdefSECRET"
@@ -39,24 +37,10 @@ def pool(sst2_train):
 
 
 def strategy_for(server, **params) -> ActiveLLM:
-    defaults = dict(
-        model="scripted",
-        base_url=server.url,
-        api_key=SECRET,
-        random_state=0,
-        max_retries=2,
-        timeout=5.0,
-    )
-    defaults.update(params)
-    strategy = ActiveLLM(**defaults)
-    return strategy
+    return scripted_llm(server, **{"api_key": SECRET, "max_retries": 2, **params})
 
 
-def new_learner(strategy):
-    return ActiveLearner(
-        estimator=make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=500)),
-        query_strategy=strategy,
-    )
+new_learner = text_learner
 
 
 def test_modal_loop_one_call_per_query_and_valid_indices(llm_server, pool):

@@ -1,0 +1,34 @@
+"""Building blocks shared by the tests that run ActiveLLM in modAL loops."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modAL.models import ActiveLearner
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+
+from activellm_modal import ActiveLLM
+from tests.openai_server import ScriptedOpenAIServer
+
+
+def scripted_llm(server: ScriptedOpenAIServer, **params: Any) -> ActiveLLM:
+    """An ActiveLLM talking to the loopback server: seeded, no retries, short timeout."""
+    defaults: dict[str, Any] = dict(
+        model="scripted",
+        base_url=server.url,
+        api_key="sk-test",
+        random_state=0,
+        max_retries=0,
+        timeout=5.0,
+    )
+    return ActiveLLM(**{**defaults, **params})
+
+
+def text_learner(strategy: Any) -> ActiveLearner:
+    """A modAL learner on raw texts: TF-IDF + logistic regression."""
+    return ActiveLearner(
+        estimator=make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=500)),
+        query_strategy=strategy,
+    )
