@@ -35,8 +35,8 @@ class Picks:
     labels: list[str | None] = field(default_factory=list)
     method: str = "none"
     # Set when the answer copied the presented texts instead of naming positions.
-    copied_list: bool = False
-    note: str | None = None
+    copied_list: bool = field(default=False, repr=False)
+    note: str | None = field(default=None, repr=False)
 
 
 def parse_picks(answer: str, n_presented: int, k: int) -> Picks:
