@@ -19,6 +19,7 @@ from activellm_modal.exceptions import (
 )
 from activellm_modal.hybrid import HybridStrategy, StepRecord
 from activellm_modal.parsing import parse_selection
+from activellm_modal.persistence import SavedLoop, load_loop, save_loop
 from activellm_modal.rerank import LLMReRanker
 from activellm_modal.strategy import ActiveLLM, QueryRecord
 from activellm_modal.subsample import SubsampledStrategy, subsampled
@@ -37,10 +38,13 @@ __all__ = [
     "PoolTooSmallError",
     "QueryRecord",
     "ReplayMissError",
+    "SavedLoop",
     "SelectionWarning",
     "StepRecord",
     "SubsampledStrategy",
+    "load_loop",
     "parse_selection",
+    "save_loop",
     "subsampled",
 ]
 
