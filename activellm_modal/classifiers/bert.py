@@ -410,7 +410,7 @@ class BertClassifier(NeuralNetClassifier):
         ]
         kwargs.setdefault("lr", self.lr)
         kwargs.setdefault("weight_decay", self.weight_decay)
-        if self.optimizer is torch.optim.AdamW:
+        if self.optimizer is torch.optim.AdamW and _has_fused_adamw(self.device):
             # transformers.Trainer's default optimiser ("adamw_torch_fused"); on CPU the
             # fused kernel is ~20x faster than the per-tensor loop, which otherwise
             # costs more than forward and backward on small batches.
@@ -651,6 +651,13 @@ def _warmup_decay_factor(step: int, *, warmup: int, total: int) -> float:
     if step < warmup:
         return step / max(1, warmup)
     return max(0.0, (total - step) / max(1, total - warmup))
+
+
+def _has_fused_adamw(device: str | torch.device) -> bool:
+    """Whether ``AdamW(fused=True)`` runs on ``device`` (CUDA; CPU since torch 2.4)."""
+    major, minor = (int(part) for part in torch.__version__.split(".")[:2])
+    kind = torch.device(device).type
+    return kind == "cuda" or (kind == "cpu" and (major, minor) >= (2, 4))
 
 
 def _no_decay_names(module: torch.nn.Module) -> set[str]:
