@@ -255,18 +255,12 @@ def test_grid_search_over_a_nested_parameter(make_clf: Any, tiny_texts: Any) -> 
 
 
 @pytest.fixture
-def modal_check_X_y(monkeypatch: pytest.MonkeyPatch) -> None:
+def modal_check_X_y() -> None:
     """Make modAL's teach work on scikit-learn >= 1.8 (see ECOSYSTEM.md, cause A)."""
-    # TODO: use activellm_modal.compat.patch_modal
-    learners = pytest.importorskip("modAL.models.learners")
-    original = learners.check_X_y
+    pytest.importorskip("modAL")
+    from activellm_modal.compat import patch_modal
 
-    def check_X_y(*args: Any, **kwargs: Any) -> Any:
-        if "force_all_finite" in kwargs:
-            kwargs["ensure_all_finite"] = kwargs.pop("force_all_finite")
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(learners, "check_X_y", check_X_y)
+    patch_modal()
 
 
 @pytest.mark.usefixtures("modal_check_X_y")
