@@ -44,6 +44,13 @@ _NUMBERING = re.compile(
 )
 _DOUBLE_QUOTED = re.compile(r"\"([^\"\n]+)\"|“([^”\n]+)”|«([^»\n]+)»")
 _QUOTES = "\"'“”‘’«»"
+# A verdict outside the quoted text that turns the instance down.
+_NEGATIVE = (
+    r"(?:no|not\s(?:selected|chosen|included|picked)|rejected?|skip(?:ped)?|excluded?"
+    r"|discard(?:ed)?|not\sa\sgood\spick)"
+)
+_VERDICT_NO = re.compile(rf"(?:^|[\s\-–—:,(\[|])\s*{_NEGATIVE}\b(?!['’]\w)", re.IGNORECASE)
+_TRAILING_NO = re.compile(rf"[\-–—:(,|]\s*{_NEGATIVE}\W*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -135,6 +142,14 @@ def _bodies(line: str) -> tuple[list[str], bool]:
     return [_unquote(reading) for reading in readings], bool(bullet or numbered)
 
 
+def _rejects(line: str) -> bool:
+    """Whether an explained item line turns its text down ("- no", "Selected: no")."""
+    outside = _DOUBLE_QUOTED.sub(" ", line)
+    if outside != line and _VERDICT_NO.search(outside):
+        return True
+    return _TRAILING_NO.search(line) is not None
+
+
 def _unquote(text: str) -> str:
     text = text.strip()
     while len(text) >= 2 and text[0] in _QUOTES and text[-1] in _QUOTES:
@@ -155,7 +170,9 @@ class _Index:
     def lookup(self, segment: str) -> tuple[list[int], float]:
         """Presented positions the segment stands for, and the share of it they cover."""
         key = _key(segment)
-        if not key:
+        # A bare number names a position, even where a presented text is that number
+        # (SST-2 holds "10", "98", "1987"): positions are what the prompt asks for.
+        if not key or key.isdigit():
             return [], 0.0
         if key in self.exact:
             return self.exact[key], 1.0
@@ -226,6 +243,9 @@ def match_echoed(answer: str, texts: Sequence[str]) -> EchoMatch:
     unmatched = copies = 0
     for line in answer.splitlines():
         if not _NON_ALNUM.sub("", line):
+            continue
+        if _rejects(line):
+            # "2. "dull and slow" - no": the text is quoted to be turned down.
             continue
         readings, is_item = _bodies(line)
         quoted = [next(g for g in m.groups() if g) for m in _DOUBLE_QUOTED.finditer(line)]

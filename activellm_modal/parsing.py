@@ -39,7 +39,15 @@ import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["ParsedSelection", "extract_json_positions", "parse_answer", "parse_selection"]
+__all__ = [
+    "Candidate",
+    "ParsedSelection",
+    "Reading",
+    "extract_json_positions",
+    "parse_answer",
+    "parse_selection",
+    "read_answer",
+]
 
 # --------------------------------------------------------------------------- #
 # Text normalisation
@@ -130,6 +138,26 @@ _NEGATED_ITEM_RE = re.compile(
     r"|\b(?:selected|chosen|included|select|choose|include)\s?[:=?]\s?no\b",
     re.IGNORECASE,
 )
+# What a list is, when it is not the selection: the label before it, or the
+# remark after an item, says so ("Runners-up: 13, 46", "Instance 2 was a close
+# second", "Example format: ...", "Not 3, 5").
+_RUNNERS_UP_RE = re.compile(
+    r"\b(?:runners?[- ]?ups?|close\sseconds?|second(?:ary)?\s(?:choices?|picks?|tier)"
+    r"|backups?|reserves?|honou?rable\smentions?|also\sconsidered|alternates"
+    r"|next\sbest|near\smiss(?:es)?|almost\s(?:made|chosen|selected|picked))\b",
+    re.IGNORECASE,
+)
+_EXAMPLE_RE = re.compile(
+    r"\b(?:for\sexample|examples?\s(?:format|answer|output|response|list)|e\.g\."
+    r"|for\sinstance|such\sas|format\s(?:like|as|is|would\sbe)|in\sthe\sform(?:at)?\sof)",
+    re.IGNORECASE,
+)
+_BARE_NOT_RE = re.compile(r"\b(?:not|never|avoid(?:ing)?|except|instead\sof)\W{0,3}$", re.I)
+# Quoted text is data (an instance quoted with "answer 0,1,2" in it), not an answer.
+_LETTERS_RE = re.compile(r"[A-Za-z]{2}")
+_QUOTED_RE = re.compile(r"\"[^\"\n]*\"|“[^”\n]*”|«[^»\n]*»")
+#: The roles a candidate list can have; only "selection" is ever returned as picks.
+ROLES = ("selection", "rejected", "runners-up", "example", "quoted")
 _BULLET_ONLY_RE = re.compile(_BULLET)
 _ALNUM_RE = re.compile(r"[^\W_]")
 # After a number, only these characters can continue a list: a separator, a
@@ -164,6 +192,10 @@ _JSON_KEYS = (
     "answer",
 )
 _JSON_KEY_PARTS = ("position", "indic", "index", "select", "instance", "choice")
+# Keys naming what was *not* chosen ("unselected_positions", "excluded_indices").
+_NEGATIVE_KEY_RE = re.compile(
+    r"(?:^|[_\s-])(?:un|not|non)|exclu|reject|skip|discard|drop|omit|avoid|runner|backup"
+)
 _MAX_OBJECT_TRIES = 50  # embedded objects tried, the last ones first
 
 
@@ -208,6 +240,7 @@ class _Block:
     standalone: bool  # fills its line(s); only such candidates are joined to the final one
     has_text: list[bool] = field(default_factory=list)  # per item: text after the number?
     n_clipped: int = 0  # range members >= n_presented, counted but not listed
+    role: str = "selection"  # see ROLES
 
 
 def parse_selection(answer: str, n_presented: int, k: int) -> list[int]:
@@ -286,26 +319,128 @@ def parse_answer(answer: str, n_presented: int, k: int) -> ParsedSelection:
     >>> parsed.positions, parsed.method
     ((1, 2, 7, 9), 'merged')
     """
+    return read_answer(answer, n_presented, k).parsed(k)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One list of integers found in an answer, with what it is.
+
+    Attributes
+    ----------
+    role : str
+        ``"selection"`` (a pick list), ``"rejected"`` ("Not 3, 5", "Excluded:"),
+        ``"runners-up"`` ("Runners-up:", "a close second"), ``"example"``
+        ("Example format: ...") or ``"quoted"`` (numbers inside a quoted text).
+    values : tuple of int
+        Its integers in answer order, ranges expanded, not yet range-checked.
+    source : str
+        ``"json"``, ``"list"`` or the kind of item lines (``"instance"``, ``"bare"``...).
+    """
+
+    role: str
+    values: tuple[int, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Everything read from one answer: every candidate list, and the selection.
+
+    Attributes
+    ----------
+    candidates : tuple of Candidate
+        Every list found, in answer order, each with its role.
+    selection : tuple of int
+        The selected positions: distinct, ``0 <= p < n_presented``, in answer
+        order, **not** cut to ``k`` (a strategy drops what it cannot use, such
+        as already-labelled positions, and only then cuts).
+    method : str
+        The rule that chose the selection (see :class:`ParsedSelection`).
+
+    Examples
+    --------
+    >>> reading = read_answer("Final: 4, 9, 2\\nRunners-up: 5, 6", n_presented=10, k=2)
+    >>> reading.selection, [(c.role, c.values) for c in reading.candidates]
+    ((4, 9, 2), [('selection', (4, 9, 2)), ('runners-up', (5, 6))])
+    >>> reading.parsed(2).positions
+    (4, 9)
+    """
+
+    candidates: tuple[Candidate, ...]
+    selection: tuple[int, ...]
+    method: str
+    n_found_raw: int = 0
+    n_out_of_range: int = 0
+    n_duplicates: int = 0
+
+    def parsed(self, k: int) -> ParsedSelection:
+        """The selection cut to ``k``, as :func:`parse_answer` reports it."""
+        return ParsedSelection(
+            positions=self.selection[:k],
+            n_found_raw=self.n_found_raw,
+            n_out_of_range=self.n_out_of_range,
+            n_duplicates=self.n_duplicates,
+            truncated=len(self.selection) > k,
+            method=self.method,
+        )
+
+
+def read_answer(answer: str, n_presented: int, k: int | None = None) -> Reading:
+    """Read every candidate list of an answer with its role, and the selection.
+
+    Parameters
+    ----------
+    answer : str
+        The LLM's reply.
+    n_presented : int
+        How many instances were shown.
+    k : int, optional
+        How many were asked for; it guides which list is the final answer (a
+        list of at least ``k / 2`` positions). Default: 1.
+
+    Returns
+    -------
+    Reading
+
+    See Also
+    --------
+    parse_answer : The selection cut to ``k``.
+    """
     if not isinstance(answer, str):
         raise TypeError(f"answer must be a str (the LLM's reply), got {type(answer).__name__}")
     n_presented = _check_int("n_presented", n_presented, minimum=1)
-    k = _check_int("k", k, minimum=0)
-
-    json_values = extract_json_positions(answer)
-    if json_values is not None:
-        return _finalize(json_values, n_presented, k, "json")
+    k = 1 if k is None else _check_int("k", k, minimum=0)
 
     blocks = [
         block
         for block in _extract_blocks(_normalize(answer), n_presented)
         if any(0 <= v < n_presented for v in block.values)
     ]
-    values, n_clipped, method = _choose(blocks, n_presented, k)
+    candidates = [Candidate(b.role, tuple(b.values), b.kind) for b in blocks]
+    json_found = _json_answer(answer)
+    if json_found is not None:
+        values, end = json_found
+        # A JSON object in prose followed by a text answer is the format, not the answer.
+        later = [
+            b
+            for b in _extract_blocks(_normalize(answer[end:]), n_presented)
+            if b.role == "selection"
+            and b.standalone
+            and len({v for v in b.values if 0 <= v < n_presented}) >= max(1, math.ceil(k / 2))
+        ]
+        if not end or not later:
+            json_candidate = Candidate("selection", tuple(values), "json")
+            return _reading([json_candidate, *candidates], values, n_presented, "json")
+
+    selection = [b for b in blocks if b.role == "selection"]
+    values, n_clipped, method = _choose(selection, n_presented, k)
     if method == "none":
         lone = _lone_number(answer)
         if lone is not None:
-            return _finalize([lone], n_presented, k, "lone")
-    return _finalize(values, n_presented, k, method, n_clipped)
+            lone_candidate = Candidate("selection", (lone,), "lone")
+            return _reading([*candidates, lone_candidate], [lone], n_presented, "lone")
+    return _reading(candidates, values, n_presented, method, n_clipped)
 
 
 def _lone_number(answer: str) -> int | None:
@@ -357,25 +492,46 @@ def extract_json_positions(answer: str) -> list[int] | None:
     """
     if not isinstance(answer, str):
         raise TypeError(f"answer must be a str (the LLM's reply), got {type(answer).__name__}")
-    texts = [answer.strip()]
-    texts += [m.group(1).strip() for m in reversed(list(_FENCE_RE.finditer(answer)))]
-    for text in texts:
+    found = _json_answer(answer)
+    return None if found is None else found[0]
+
+
+def _json_answer(answer: str) -> tuple[list[int], int] | None:
+    """The JSON selection and the offset where it ends (0 for the whole answer)."""
+    stripped = answer.strip()
+    if stripped.startswith(("[", "{")):
+        values = _ints_from_json(_loads(stripped))
+        if values is not None:
+            return values, 0
+    for fence in reversed(list(_FENCE_RE.finditer(answer))):
+        text = fence.group(1).strip()
         if text.startswith(("[", "{")):
             values = _ints_from_json(_loads(text))
-            if values is not None:
-                return values
+            if values is not None and not _example_before(answer, fence.start()):
+                return values, fence.end()
     decoder = json.JSONDecoder()
     starts = [m.start() for m in _OBJECT_START_RE.finditer(answer)][-_MAX_OBJECT_TRIES:]
     for start in reversed(starts):
         try:
-            obj, _ = decoder.raw_decode(answer, start)
+            obj, end = decoder.raw_decode(answer, start)
         except (ValueError, RecursionError):
             continue
-        if isinstance(obj, Mapping):
+        # "Example format {"positions": [1, 4, 5]}" shows the format, it is no answer.
+        if isinstance(obj, Mapping) and not _example_before(answer, start):
             values = _ints_from_json(obj)
             if values is not None:
-                return values
+                return values, end
     return None
+
+
+def _example_before(text: str, start: int) -> bool:
+    line_start = text.rfind("\n", 0, start) + 1
+    window = text[max(line_start, start - 2 * _MAX_LABEL) : start]
+    if not window.strip() and line_start >= 2:
+        # A format shown on its own line after "For example:".
+        prev = text.rfind("\n", 0, line_start - 1) + 1
+        window = text[prev : line_start - 1]
+    return _EXAMPLE_RE.search(window) is not None
 
 
 # --------------------------------------------------------------------------- #
@@ -431,7 +587,14 @@ def _ints_from_mapping(obj: Mapping) -> list[int] | None:
     keyed = {str(key).strip().lower(): value for key, value in obj.items()}
     key = next((key for key in _JSON_KEYS if key in keyed), None)
     if key is None:  # e.g. "chosen_positions", "selectedIndices"
-        key = next((key for key in keyed if any(part in key for part in _JSON_KEY_PARTS)), None)
+        key = next(
+            (
+                key
+                for key in keyed
+                if any(part in key for part in _JSON_KEY_PARTS) and not _NEGATIVE_KEY_RE.search(key)
+            ),
+            None,
+        )
     return None if key is None else _ints_from_value(keyed[key])
 
 
@@ -471,7 +634,10 @@ def _fix_number(match: re.Match[str]) -> str:
     # A compact list such as "105,110" at a line end stays a list; only prose
     # after a single group ("6,500 troops", "30,000.") makes it a number.
     prose_after = _PROSE_AFTER_RE.match(text, match.end()) is not None
-    if all(g == "000" for g in groups) or (len(groups) == 1 and prose_after):
+    # After a list label ("Final: 105,110 are my picks") it is a list all the same.
+    line_start = text.rfind("\n", 0, start) + 1
+    after_label = text[max(line_start, start - _MAX_LABEL) : start].rstrip().endswith((":", "="))
+    if all(g == "000" for g in groups) or (len(groups) == 1 and prose_after and not after_label):
         return head + "".join(groups)
     return match.group(0)
 
@@ -558,22 +724,41 @@ def _list_hit(
 ) -> list[_Block]:
     """The list candidate of one run; ``in_prose`` runs need a comma or a label."""
     start, end = match.span(group)
-    if _NEGATED_RE.search(line, max(0, start - _MAX_LABEL), start):
-        return []
     standalone = _is_label(line, start) and not _has_alnum(line, end)
     # "between 3 and 5" and "aged 13-24" are prose, "Final answer: 3 and 5" is not.
     if in_prose and not standalone and not _LIST_SEP_RE.search(match.group(group)):
         return []
     values, clipped = _values_of(match.group(group), limit)
-    return [_Block("list", values, standalone, n_clipped=clipped)]
+    return [_Block("list", values, standalone, n_clipped=clipped, role=_role_of(line, start))]
+
+
+def _role_of(line: str, start: int, rest: str = "") -> str:
+    """The role of a list starting at ``start``: what its label (or remark) says."""
+    # A quoted list ("24, 47, 96") is the answer in quotes; quoted words are a text.
+    if any(
+        m.start() < start < m.end() and _LETTERS_RE.search(m.group())
+        for m in _QUOTED_RE.finditer(line)
+    ):
+        return "quoted"
+    window = line[max(0, start - _MAX_LABEL) : start]
+    # Only the words since the previous number label this list ("1, 2. Not 3, 5").
+    label = _DIGITS_RE.split(window)[-1]
+    if _NEGATED_RE.search(window) or _BARE_NOT_RE.search(label):
+        return "rejected"
+    if _RUNNERS_UP_RE.search(label) or _RUNNERS_UP_RE.search(rest):
+        return "runners-up"
+    if _EXAMPLE_RE.search(label):
+        return "example"
+    if rest and _NEGATED_ITEM_RE.search(rest):
+        return "rejected"
+    return "selection"
 
 
 def _item_hit(kind: str, line: str, match: re.Match[str], limit: int) -> list[_Block]:
     rest = line[match.end() :]
-    if _NEGATED_ITEM_RE.search(rest):
-        return []
     values, clipped = _values_of(match.group(0), limit)
-    return [_Block(kind, values, True, [_has_alnum(rest)] * len(values), clipped)]
+    role = _role_of(line, match.start(), rest)
+    return [_Block(kind, values, True, [_has_alnum(rest)] * len(values), clipped, role)]
 
 
 def _scan_line(line: str, limit: int) -> list[_Block]:
@@ -612,7 +797,8 @@ def _scan_line(line: str, limit: int) -> list[_Block]:
     values = [_to_int(next(g for g in m.groups() if g)) for m in refs]
     # "... ? (#4)" ends its line and may join a final list; "instance 5 is odd" may not.
     standalone = not _has_alnum(line, refs[-1].end())
-    return [_Block("ref", values, standalone, [True] * len(values))]
+    role = _role_of(line, refs[0].start(), line[refs[-1].end() :])
+    return [_Block("ref", values, standalone, [True] * len(values), role=role)]
 
 
 def _extract_blocks(text: str, limit: int) -> list[_Block]:
@@ -627,6 +813,7 @@ def _extract_blocks(text: str, limit: int) -> list[_Block]:
             blocks.append(_drop_cut_off_item(current))
         current = None
 
+    section = "selection"  # the role a heading line such as "Runners-up:" gives what follows
     for line in text.splitlines():
         hits = _scan_line(line, limit) if _DIGITS_RE.search(line) else []
         if not hits:
@@ -636,12 +823,20 @@ def _extract_blocks(text: str, limit: int) -> list[_Block]:
                 gap += 1
                 if gap > _MAX_TEXT_GAP:
                     close()
+            heading = line.strip()
+            if heading.endswith(":") and len(heading) <= _MAX_LABEL:
+                close()
+                section = _role_of(heading, len(heading))
+            elif not heading:
+                section = "selection"
             continue
         for hit in hits:
+            if hit.role == "selection":
+                hit.role = section
             if hit.kind == "list":
                 close()
                 blocks.append(hit)
-            elif current is not None and current.kind == hit.kind:
+            elif current is not None and current.kind == hit.kind and current.role == hit.role:
                 current.values.extend(hit.values)
                 current.has_text.extend(hit.has_text)
                 current.n_clipped += hit.n_clipped
@@ -739,9 +934,13 @@ def _continues(blocks: list[_Block], distinct: list[set[int]], i: int, seen: set
     )
 
 
-def _finalize(
-    values: list[int], n_presented: int, k: int, method: str, n_clipped: int = 0
-) -> ParsedSelection:
+def _reading(
+    candidates: list[Candidate],
+    values: list[int],
+    n_presented: int,
+    method: str,
+    n_clipped: int = 0,
+) -> Reading:
     kept: list[int] = []
     seen: set[int] = set()
     out_of_range, duplicates = n_clipped, 0
@@ -753,11 +952,11 @@ def _finalize(
         else:
             seen.add(value)
             kept.append(value)
-    return ParsedSelection(
-        positions=tuple(kept[:k]),
+    return Reading(
+        candidates=tuple(candidates),
+        selection=tuple(kept),
+        method=method if values else "none",
         n_found_raw=len(values) + n_clipped,
         n_out_of_range=out_of_range,
         n_duplicates=duplicates,
-        truncated=len(kept) > k,
-        method=method if values else "none",
     )
