@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from activellm_modal.compat import patch_modal
 from activellm_modal.exceptions import (
     ActiveLLMError,
     EmptyPoolError,
@@ -21,6 +22,16 @@ from activellm_modal.hybrid import HybridStrategy, StepRecord
 from activellm_modal.parsing import parse_selection
 from activellm_modal.persistence import SavedLoop, load_loop, save_loop
 from activellm_modal.rerank import LLMReRanker
+from activellm_modal.stopping import (
+    AllOf,
+    AnyOf,
+    CostBudget,
+    KappaAverage,
+    LabelBudget,
+    MaxRounds,
+    OverallUncertainty,
+    StoppingCriterion,
+)
 from activellm_modal.strategy import ActiveLLM, QueryRecord
 from activellm_modal.subsample import SubsampledStrategy, subsampled
 
@@ -29,21 +40,30 @@ __version__ = "0.1.0"
 __all__ = [
     "ActiveLLM",
     "ActiveLLMError",
+    "AllOf",
+    "AnyOf",
     "BertClassifier",
+    "CostBudget",
     "EmptyPoolError",
     "HybridStrategy",
     "InvalidPoolError",
+    "KappaAverage",
     "LLMEndpointError",
     "LLMReRanker",
+    "LabelBudget",
+    "MaxRounds",
+    "OverallUncertainty",
     "PoolTooSmallError",
     "QueryRecord",
     "ReplayMissError",
     "SavedLoop",
     "SelectionWarning",
     "StepRecord",
+    "StoppingCriterion",
     "SubsampledStrategy",
     "load_loop",
     "parse_selection",
+    "patch_modal",
     "save_loop",
     "subsampled",
 ]

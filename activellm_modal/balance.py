@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from activellm_modal.parsing import parse_answer
+from activellm_modal.parsing import read_answer
 
 _OBJECT = re.compile(r"\{")
 
@@ -37,19 +37,34 @@ class Picks:
     # Set when the answer copied the presented texts instead of naming positions.
     copied_list: bool = field(default=False, repr=False)
     note: str | None = field(default=None, repr=False)
+    # Every list the reader found, with its role (see parsing.Candidate).
+    candidates: tuple = field(default=(), repr=False)
 
 
 def parse_picks(answer: str, n_presented: int, k: int) -> Picks:
-    """Read ``{"picks": [{"position": p, "label": l}, ...]}`` from an answer.
-
-    The last JSON object holding a ``picks`` list wins. Positions out of range
-    and repeats are dropped. Without such an object the answer is read as a
-    plain selection (:func:`~activellm_modal.parsing.parse_answer`), with no
-    label guesses.
+    """The first ``k`` of :func:`read_picks`.
 
     Examples
     --------
-    >>> parse_picks("Sure: 4, 2", 10, 3)
+    >>> parse_picks('{"picks": [{"position": 3}, {"position": 1}]}', 10, 1).positions
+    [3]
+    """
+    picks = read_picks(answer, n_presented, k)
+    return Picks(picks.positions[:k], picks.labels[:k], picks.method, candidates=picks.candidates)
+
+
+def read_picks(answer: str, n_presented: int, k: int) -> Picks:
+    """Read ``{"picks": [{"position": p, "label": l}, ...]}`` from an answer.
+
+    The last JSON object holding a ``picks`` list wins. Positions out of range
+    and repeats are dropped; nothing is cut (``k`` only guides which list of a
+    text answer is the final one). Without such an object the answer is read
+    as a plain selection (:func:`~activellm_modal.parsing.read_answer`), with
+    no label guesses.
+
+    Examples
+    --------
+    >>> read_picks("Sure: 4, 2", 10, 1)
     Picks(positions=[4, 2], labels=[None, None], method='list')
     """
     for obj in reversed(_json_objects(answer)):
@@ -65,11 +80,14 @@ def parse_picks(answer: str, n_presented: int, k: int) -> Picks:
                 continue
             result.positions.append(position)
             result.labels.append(label)
-            if len(result.positions) == k:
-                break
         return result
-    parsed = parse_answer(answer, n_presented, k)
-    return Picks(list(parsed.positions), [None] * len(parsed.positions), parsed.method)
+    reading = read_answer(answer, n_presented, k)
+    return Picks(
+        list(reading.selection),
+        [None] * len(reading.selection),
+        reading.method,
+        candidates=reading.candidates,
+    )
 
 
 def quotas(

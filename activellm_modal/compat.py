@@ -31,6 +31,12 @@ code      what breaks and what the fix does
 
 Nothing on disk changes, numpy and pandas are not monkey-patched, and
 :func:`unpatch_modal` puts every original object back.
+
+The package's strategies and classifiers call :func:`auto_patch` on first use, so a
+modAL user who never heard of this module does not meet ``TypeError: ...
+force_all_finite`` at the first ``teach``. It logs (once, at INFO level) what it
+applied. To opt out, set the environment variable ``ACTIVELLM_AUTO_PATCH=0`` or
+``activellm_modal.compat.AUTO_PATCH = False`` before the first query.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ import importlib.abc
 import importlib.util
 import inspect
 import logging
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -55,7 +62,9 @@ import pandas as pd
 import scipy.sparse as sp
 
 __all__ = [
+    "AUTO_PATCH",
     "applied_patches",
+    "auto_patch",
     "needed_patches",
     "patch_modal",
     "patched_modal",
@@ -730,3 +739,48 @@ def patched_modal() -> Iterator[list[str]]:
     finally:
         with _LOCK:
             _unpatch(codes)
+
+
+#: Set to False (or the environment variable ACTIVELLM_AUTO_PATCH to 0) to keep the
+#: package's strategies and classifiers from patching modAL on first use.
+AUTO_PATCH = True
+_AUTO_TRIED = False
+
+
+def auto_patch() -> list[str]:
+    """Apply :func:`patch_modal` once, on the first use of a strategy or classifier.
+
+    Does nothing when switched off (``AUTO_PATCH = False`` or the environment
+    variable ``ACTIVELLM_AUTO_PATCH=0``), when modAL is not installed, or after
+    the first call. What it applies is logged once on the
+    ``activellm_modal.compat`` logger.
+
+    Returns
+    -------
+    list of str
+        The fixes applied by this call (empty after the first call).
+
+    Examples
+    --------
+    >>> auto_patch() == [] or True  # applied on the first use, a no-op afterwards
+    True
+    >>> auto_patch()
+    []
+    """
+    global _AUTO_TRIED
+    if _AUTO_TRIED:
+        return []
+    _AUTO_TRIED = True
+    switch = os.environ.get("ACTIVELLM_AUTO_PATCH", "1").strip().lower()
+    if not AUTO_PATCH or switch in ("0", "false", "no", "off"):
+        return []
+    try:
+        applied = patch_modal()
+    except ImportError:  # modAL is optional: the strategies also run without it
+        return []
+    if applied:
+        logger.info(
+            "patch_modal() applied automatically (%s); set ACTIVELLM_AUTO_PATCH=0 to opt out",
+            "; ".join(applied),
+        )
+    return applied

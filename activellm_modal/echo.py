@@ -299,6 +299,7 @@ def resolve_echo(
     k: int,
     *,
     parsed_method: str | None = None,
+    keep_all: bool = False,
 ) -> EchoResolution:
     """Choose between the parsed positions and the positions of copied texts.
 
@@ -320,6 +321,9 @@ def resolve_echo(
         How many instances were asked for.
     parsed_method : str, optional
         ``ParsedSelection.method`` of the parse.
+    keep_all : bool, default=False
+        Keep every copied text's position instead of the first ``k`` (a
+        strategy drops the labelled ones first and then cuts).
 
     Examples
     --------
@@ -345,4 +349,5 @@ def resolve_echo(
     )
     if copied:
         note += " It copied the list in the order shown, so these picks are no real choice."
-    return EchoResolution(match.positions[:k], "echo", copied, match, note)
+    positions = match.positions if keep_all else match.positions[:k]
+    return EchoResolution(positions, "echo", copied, match, note)

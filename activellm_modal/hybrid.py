@@ -12,16 +12,14 @@ import functools
 import json
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator
-from sklearn.exceptions import NotFittedError
-from sklearn.utils.validation import check_is_fitted
 
-from activellm_modal.strategy import _ModalRetryGuard
+from activellm_modal.base import QueryStrategy
+from activellm_modal.learners import is_fitted, n_labelled
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +80,7 @@ class StepRecord:
     notes: list[str] = field(default_factory=list)
 
 
-class HybridStrategy(_ModalRetryGuard, BaseEstimator):
+class HybridStrategy(QueryStrategy):
     """ActiveLLM for the first rounds, then a classic modAL strategy.
 
     A modAL query strategy: ``HybridStrategy(...)(learner, X_pool, n_instances)``
@@ -150,6 +148,8 @@ class HybridStrategy(_ModalRetryGuard, BaseEstimator):
     (1, 1)
     """
 
+    _record_type = StepRecord
+
     def __init__(
         self,
         cold_start: Callable[..., Any] | None = None,
@@ -167,25 +167,18 @@ class HybridStrategy(_ModalRetryGuard, BaseEstimator):
         self.switch = switch
         self.subsample = subsample
 
-    def __call__(
+    def _query(
         self, learner: Any, X_pool: Any, n_instances: int = 1, **kwargs: Any
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Select ``n_instances`` rows of ``X_pool``; the modAL strategy signature."""
-        replay = self._pending_failure(X_pool, n_instances)
-        if replay is not None:
-            raise replay
         self._validate()
         self._start_state()
         round_ = self.n_queries_
         classic, reason = self._decide(learner, round_)
         part = self._classic() if classic else self.cold_start
         before = usage_of(self.cold_start)
-        try:
-            indices, scores = as_pair(part(learner, X_pool, n_instances=n_instances, **kwargs))
-        except Exception as error:
-            # Nothing is counted for a failed query: a resumed loop asks the same again.
-            self._remember_failure(X_pool, n_instances, error)
-            raise
+        # A failed query counts nothing (the base re-raises on modAL's retry): a resumed
+        # loop asks the same again.
+        indices, scores = as_pair(part(learner, X_pool, n_instances=n_instances, **kwargs))
         record = StepRecord(
             round=round_,
             strategy="then" if classic else "cold_start",
@@ -199,8 +192,7 @@ class HybridStrategy(_ModalRetryGuard, BaseEstimator):
             self.switched_at_ = round_
         if not classic:
             self.n_cold_ += 1
-        self.history_.append(record)
-        self.n_queries_ += 1
+        self._append(record)
         logger.info("HybridStrategy round %d: %s (%s)", round_, record.name, reason)
         return indices, scores
 
@@ -285,12 +277,9 @@ class HybridStrategy(_ModalRetryGuard, BaseEstimator):
         if self.switch is not None and not callable(self.switch):
             raise TypeError(f"switch={self.switch!r} must be callable as switch(learner, round).")
 
-    def _start_state(self) -> None:
-        if not hasattr(self, "n_queries_"):
-            self.n_queries_ = 0
-            self.n_cold_ = 0
-            self.switched_at_: int | None = None
-            self.history_: list[StepRecord] = []
+    def _init_state(self) -> None:
+        self.n_cold_ = 0
+        self.switched_at_: int | None = None
 
     # -- saving and resuming -------------------------------------------------------------
 
@@ -298,30 +287,32 @@ class HybridStrategy(_ModalRetryGuard, BaseEstimator):
         """The session so far as plain data: counts, history, the parts' own state.
 
         Restored into a strategy built with the same parameters (and seeds),
-        the next queries are the same as without the interruption.
+        the next queries are the same as without the interruption. The parts'
+        state includes the subsampling wrapper's (``subsample=...``).
         """
-        self._start_state()
-        state: dict[str, Any] = {
-            "n_queries": self.n_queries_,
-            "n_cold": self.n_cold_,
-            "switched_at": self.switched_at_,
-            "history": [asdict(record) for record in self.history_],
-        }
-        for part in ("cold_start", "then"):
-            if hasattr(getattr(self, part), "state_dict"):
-                state[part] = getattr(self, part).state_dict()
+        return super().state_dict()
+
+    def _extra_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = {"n_cold": self.n_cold_, "switched_at": self.switched_at_}
+        for part in ("cold_start", "then", "then_"):
+            owner = getattr(self, part, None)
+            if hasattr(owner, "state_dict"):
+                state[part] = owner.state_dict()
         return state
 
     def load_state_dict(self, state: Mapping[str, Any]) -> HybridStrategy:
         """Restore what :meth:`state_dict` returned; returns ``self``."""
-        self.n_queries_ = int(state["n_queries"])
-        self.n_cold_ = int(state["n_cold"])
-        self.switched_at_ = state["switched_at"]
-        self.history_ = [StepRecord(**record) for record in state["history"]]
+        super().load_state_dict(state)
+        return self
+
+    def _load_extra_state(self, state: Mapping[str, Any]) -> None:
+        self.n_cold_ = int(state.get("n_cold", 0))
+        self.switched_at_ = state.get("switched_at")
+        if "then_" in state and self.subsample is not None:
+            self._classic().load_state_dict(state["then_"])
         for part in ("cold_start", "then"):
             if part in state and hasattr(getattr(self, part), "load_state_dict"):
                 getattr(self, part).load_state_dict(state[part])
-        return self
 
     def save(self, path: str | Path) -> None:
         """Write :meth:`state_dict` to ``path`` as JSON (no parameters, no API key)."""
@@ -331,46 +322,8 @@ class HybridStrategy(_ModalRetryGuard, BaseEstimator):
         """Restore the state :meth:`save` wrote into this strategy; returns ``self``."""
         return self.load_state_dict(json.loads(Path(path).read_text(encoding="utf-8")))
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
-        state.pop("_failure", None)  # an exception with a traceback is no state to keep
-        return state
-
 
 # -- helpers shared with the re-ranker ----------------------------------------------------
-
-
-def is_fitted(learner: Any) -> bool:
-    """Whether ``learner`` (a modAL learner or committee) can rank a pool.
-
-    Examples
-    --------
-    >>> from modAL.models import ActiveLearner
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> is_fitted(ActiveLearner(LogisticRegression())), is_fitted(None)
-    (False, False)
-    """
-    if learner is None:
-        return False
-    members = getattr(learner, "learner_list", None)
-    if members is not None:
-        return bool(members) and all(is_fitted(member) for member in members)
-    estimator = getattr(learner, "estimator", None)
-    if estimator is not None:
-        try:
-            check_is_fitted(estimator)
-            return True
-        except NotFittedError:
-            return False
-        except TypeError:
-            pass  # not a scikit-learn estimator: judge by the training data
-    return getattr(learner, "y_training", None) is not None
-
-
-def n_labelled(learner: Any) -> int:
-    """Labelled instances a modAL learner holds (0 before the first ``teach``)."""
-    y = getattr(learner, "y_training", None)
-    return 0 if y is None else len(y)
 
 
 def as_pair(result: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -66,6 +66,8 @@ class TextPool:
                 "X_pool is empty: there is nothing to select. Pass the unlabelled texts that "
                 "remain in the pool (at least one)."
             )
+        for column in self._columns:
+            _check_texts(column)
 
     def __len__(self) -> int:
         return self._n
@@ -97,6 +99,29 @@ class TextPool:
                         f"text. ActiveLLM shows texts to the LLM. {_FIX}"
                     )
         return list(zip(*picked, strict=True))
+
+
+def _check_texts(column: Any) -> None:
+    """Fail now, naming the rows, when any row is not text (None, NaN, a number).
+
+    A bad row would otherwise fail only when a query happens to sample it, and
+    then on every later query. One pass over the pool's references is cheap
+    next to a query (about 30 ms per million rows).
+    """
+    if isinstance(column, np.ndarray) and column.dtype.kind in "US":
+        return
+    values = column.tolist() if hasattr(column, "tolist") else list(column)
+    bad = [row for row, value in enumerate(values) if not isinstance(value, str | bytes)]
+    if not bad:
+        return
+    first = values[bad[0]]
+    listed = ", ".join(str(row) for row in bad[:5]) + (", ..." if len(bad) > 5 else "")
+    raise InvalidPoolError(
+        f"X_pool row {bad[0]} holds {type(first).__name__} {first!r}, not text "
+        f"({len(bad)} such row(s): {listed}). ActiveLLM shows texts to the LLM: drop or fill "
+        "these rows before the query (e.g. X_pool = X_pool[pd.notna(X_pool)], or "
+        f".fillna('')). {_FIX}"
+    )
 
 
 def _take(column: Any, rows: np.ndarray) -> list[Any]:

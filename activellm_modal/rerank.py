@@ -13,19 +13,18 @@ import logging
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator
 
+from activellm_modal.base import QueryStrategy
 from activellm_modal.hybrid import (
     StepRecord,
     as_pair,
-    is_fitted,
-    n_labelled,
     name_of,
     uncertainty_sampling,
     usage_delta,
     usage_of,
 )
-from activellm_modal.strategy import ActiveLLM, _ModalRetryGuard
+from activellm_modal.learners import is_fitted, n_labelled
+from activellm_modal.strategy import ActiveLLM
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +38,7 @@ _CONTEXT = (
 )
 
 
-class LLMReRanker(_ModalRetryGuard, BaseEstimator):
+class LLMReRanker(QueryStrategy):
     """A classic strategy shortlists, an LLM picks the ``n_instances`` among them.
 
     A modAL query strategy: ``LLMReRanker(...)(learner, X_pool, n_instances)``
@@ -86,6 +85,8 @@ class LLMReRanker(_ModalRetryGuard, BaseEstimator):
     True
     """
 
+    _record_type = StepRecord
+
     def __init__(
         self,
         llm: ActiveLLM | None = None,
@@ -98,48 +99,38 @@ class LLMReRanker(_ModalRetryGuard, BaseEstimator):
         self.shortlist_size = shortlist_size
         self.show_uncertainty = show_uncertainty
 
-    def __call__(
+    def _query(
         self, learner: Any, X_pool: Any, n_instances: int = 1, **kwargs: Any
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Select ``n_instances`` rows of ``X_pool``; the modAL strategy signature."""
-        replay = self._pending_failure(X_pool, n_instances)
-        if replay is not None:
-            raise replay
         self._validate()
-        if not hasattr(self, "n_queries_"):
-            self.n_queries_ = 0
-            self.history_: list[StepRecord] = []
+        self._start_state()
         before = usage_of(self.llm)
         shortlisted: list[int] | None = None
-        try:
-            if not is_fitted(learner):
-                reason = "the learner is not fitted, so there is no shortlist: cold start"
-                indices, scores = self.llm(learner, X_pool, n_instances)
-            else:
-                size = min(max(self.shortlist_size, n_instances), len(X_pool))
-                candidates, uncertainty = as_pair(
-                    self.shortlist(learner, X_pool, n_instances=size, **kwargs)
-                )
-                shortlisted = [int(i) for i in candidates]
-                notes = None
-                if self.show_uncertainty:
-                    notes = [f"uncertainty {float(u):.3f}" for u in uncertainty]
-                indices, scores = self.llm.select_among(
-                    X_pool,
-                    candidates,
-                    n_instances,
-                    learner=learner,
-                    notes=notes,
-                    notes_meaning=(
-                        f"the classifier's {name_of(self.shortlist)} score for it "
-                        "(higher: the classifier is less sure)"
-                    ),
-                    context=_CONTEXT,
-                )
-                reason = f"{len(shortlisted)} shortlisted by {name_of(self.shortlist)}"
-        except Exception as error:
-            self._remember_failure(X_pool, n_instances, error)
-            raise
+        if not is_fitted(learner):
+            reason = "the learner is not fitted, so there is no shortlist: cold start"
+            indices, scores = self.llm(learner, X_pool, n_instances)
+        else:
+            size = min(max(self.shortlist_size, n_instances), len(X_pool))
+            candidates, uncertainty = as_pair(
+                self.shortlist(learner, X_pool, n_instances=size, **kwargs)
+            )
+            shortlisted = [int(i) for i in candidates]
+            notes = None
+            if self.show_uncertainty:
+                notes = [f"uncertainty {float(u):.3f}" for u in uncertainty]
+            indices, scores = self.llm.select_among(
+                X_pool,
+                candidates,
+                n_instances,
+                learner=learner,
+                notes=notes,
+                notes_meaning=(
+                    f"the classifier's {name_of(self.shortlist)} score for it "
+                    "(higher: the classifier is less sure)"
+                ),
+                context=_CONTEXT,
+            )
+            reason = f"{len(shortlisted)} shortlisted by {name_of(self.shortlist)}"
         record = StepRecord(
             round=self.n_queries_,
             strategy="rerank" if shortlisted is not None else "cold_start",
@@ -150,8 +141,7 @@ class LLMReRanker(_ModalRetryGuard, BaseEstimator):
             shortlist=shortlisted,
             **usage_delta(before, usage_of(self.llm)),
         )
-        self.history_.append(record)
-        self.n_queries_ += 1
+        self._append(record)
         logger.info("LLMReRanker round %d: %s", record.round, reason)
         return indices, scores
 
@@ -169,8 +159,3 @@ class LLMReRanker(_ModalRetryGuard, BaseEstimator):
         size = self.shortlist_size
         if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 1:
             raise ValueError(f"shortlist_size must be a positive int, got {size!r}.")
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
-        state.pop("_failure", None)
-        return state

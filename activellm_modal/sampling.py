@@ -11,7 +11,8 @@ no more than random sampling.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -52,13 +53,43 @@ def duplicate_key(text: str) -> str:
     True
     >>> duplicate_key("do n't") == duplicate_key("Don't")
     True
+    >>> duplicate_key(":)") == duplicate_key(":(")
+    False
     """
     text = _URL.sub(" ", text.lower()).strip()
     if text.startswith("rt "):
         text = text[3:]
     # Dropping every non-alphanumeric also equates tokenised and plain forms
     # ("do n't" / "don't"), which SST-2 mixes.
-    return _NON_WORD.sub("", text)
+    key = _NON_WORD.sub("", text)
+    if key:
+        return key
+    # A text of punctuation only (":)", ":(", "!!!") is all form: keep its form, spaces
+    # aside, so that ":)" and ":(" stay two texts. The prefix keeps it apart from words.
+    return "\x00" + "".join(text.split())
+
+
+@runtime_checkable
+class Presenter(Protocol):
+    """A text-aware choice of what is shown: ``present(pool, size, rng) -> rows``.
+
+    Where a :data:`Sampler` sees only the pool's size, a presenter sees the
+    texts: ``pool`` has ``len(pool)`` and ``pool.texts(rows)`` (the rendered
+    texts of any rows). It returns distinct rows in the order they are to be
+    shown (more than ``size`` is fine: near-duplicates and labelled texts are
+    skipped afterwards, in that order). Pass one as ``ActiveLLM(sampler=...)``.
+    """
+
+    def present(self, pool: Any, size: int, rng: np.random.Generator) -> np.ndarray: ...
+
+
+def draw(
+    sampler: Sampler | Presenter, pool: Any, size: int, rng: np.random.Generator
+) -> np.ndarray:
+    """The rows a sampler or presenter chooses, as an int array."""
+    if isinstance(sampler, Presenter):
+        return np.asarray(sampler.present(pool, size, rng), dtype=np.intp)
+    return np.asarray(sampler(len(pool), size, rng), dtype=np.intp)
 
 
 def present(
@@ -68,6 +99,8 @@ def present(
     render: Callable[[np.ndarray], list[str]],
     sampler: Sampler = random_sampler,
     skip_duplicates: bool = True,
+    exclude: Collection[str] = (),
+    drawn: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[str]]:
     """Pick the rows to show and render them, skipping near-duplicates.
 
@@ -85,6 +118,11 @@ def present(
         See :data:`Sampler`.
     skip_duplicates : bool, default=True
         Show a text only once, whatever its case, punctuation or spacing.
+    exclude : collection of str, optional
+        Keys (:func:`duplicate_key` with ``skip_duplicates``, else the texts)
+        of texts never to show: the labelled ones.
+    drawn : ndarray, optional
+        Rows already drawn (by a presenter); the sampler is not asked then.
 
     Returns
     -------
@@ -101,20 +139,25 @@ def present(
     True
     """
     size = min(size, n_pool)
-    # Over-draw a little so that skipped duplicates rarely force a second draw.
-    drawn = np.asarray(sampler(n_pool, min(n_pool, size + size // 4 + 8), rng), dtype=np.intp)
-    if not skip_duplicates:
+    if drawn is None:
+        # Over-draw a little so that skipped duplicates rarely force a second draw.
+        wanted = min(n_pool, size + size // 4 + 8 + len(exclude))
+        drawn = np.asarray(sampler(n_pool, wanted, rng), dtype=np.intp)
+    if not skip_duplicates and not exclude:
         rows = drawn[:size]
         return rows, render(rows)
     rows_kept: list[int] = []
     texts_kept: list[str] = []
-    seen: set[str] = set()
+    seen: set[str] = set(exclude)
+    rows_seen: set[int] = set()
     for batch in _batches(n_pool, drawn, rng):
         for row, text in zip(batch.tolist(), render(batch), strict=True):
-            key = duplicate_key(text)
-            if key in seen:
+            key = duplicate_key(text) if skip_duplicates else text
+            if key in seen or row in rows_seen:
                 continue
-            seen.add(key)
+            rows_seen.add(row)
+            if skip_duplicates:
+                seen.add(key)
             rows_kept.append(row)
             texts_kept.append(text)
             if len(rows_kept) == size:

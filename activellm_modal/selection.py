@@ -72,13 +72,43 @@ def complete_selection(
     taken = np.zeros(n_presented, dtype=bool)
     taken[chosen] = True
     candidates = np.flatnonzero(~taken)
-    filled = [int(p) for p in fallback(candidates, missing, rng)]
-    if len(filled) != missing or len(set(filled)) != missing or not taken[filled].sum() == 0:
+    filled = [int(p) for p in np.asarray(fallback(candidates, missing, rng)).ravel()]
+    allowed = set(candidates.tolist())
+    # -1 would silently index the last row, a large value would raise a bare IndexError.
+    if len(filled) != missing or len(set(filled)) != missing or not set(filled) <= allowed:
         raise ValueError(
             f"The fallback returned {filled!r}; it must return {missing} distinct positions "
-            "from the candidates it was given."
+            f"from the candidates it was given ({len(candidates)} positions between "
+            f"{candidates.min()} and {candidates.max()})."
         )
     return chosen, filled
+
+
+def draw_rows(
+    reserves: Sequence[np.ndarray], n: int, rng: np.random.Generator
+) -> tuple[list[int], int]:
+    """Up to ``n`` rows drawn at random, from the first reserve before the next.
+
+    Returns the rows and the index of the last reserve drawn from (-1 for none).
+
+    Examples
+    --------
+    >>> rows, used = draw_rows([np.array([7]), np.array([1, 2, 3])], 2, np.random.default_rng(0))
+    >>> rows[0], len(rows), used
+    (7, 2, 1)
+    """
+    rows: list[int] = []
+    used = -1
+    for i, reserve in enumerate(reserves):
+        if len(rows) >= n:
+            break
+        fresh = np.setdiff1d(np.asarray(reserve, dtype=np.intp), np.asarray(rows, np.intp))
+        if not len(fresh):
+            continue
+        take = rng.choice(fresh, size=min(n - len(rows), len(fresh)), replace=False)
+        rows.extend(int(r) for r in take)
+        used = i
+    return rows, used
 
 
 def is_degenerate(positions: Sequence[int], k: int) -> bool:

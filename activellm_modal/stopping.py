@@ -56,6 +56,7 @@ from sklearn.metrics import cohen_kappa_score
 from sklearn.utils import check_random_state
 
 from activellm_modal.exceptions import EmptyPoolError
+from activellm_modal.learners import n_labelled, n_rows
 
 __all__ = [
     "AllOf",
@@ -86,15 +87,6 @@ def _check_real(name: str, value: Any, low: float, high: float, owner: str) -> N
         or not low <= float(value) <= high
     ):
         raise ValueError(f"{owner}: {name} must be a number in [{low}, {high}], got {value!r}")
-
-
-def _n_rows(X: Any) -> int:
-    if isinstance(X, list):
-        return len(X)
-    shape = getattr(X, "shape", None)
-    if shape is not None:
-        return int(shape[0])
-    return len(X)
 
 
 def _take_rows(X: Any, positions: np.ndarray) -> Any:
@@ -194,8 +186,14 @@ class StoppingCriterion(ABC):
             delattr(self, name)
         return self
 
-    def get_params(self) -> dict[str, Any]:
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Parameters of the criterion, as given to ``__init__``.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Accepted for scikit-learn's protocol (``clone`` passes
+            ``deep=False``); criteria hold no nested estimators to expand.
 
         Returns
         -------
@@ -209,6 +207,27 @@ class StoppingCriterion(ABC):
             if name != "self" and param.kind is not inspect.Parameter.VAR_KEYWORD:
                 params[name] = getattr(self, name)
         return params
+
+    def set_params(self, **params: Any) -> StoppingCriterion:
+        """Set parameters by name, as scikit-learn estimators do; returns ``self``."""
+        valid = self.get_params()
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(
+                    f"{name!r} is not a parameter of {type(self).__name__}; "
+                    f"its parameters are {sorted(valid)}."
+                )
+            setattr(self, name, value)
+        return self
+
+    def __sklearn_clone__(self) -> StoppingCriterion:
+        """A fresh criterion with the same parameters and no state (``sklearn.clone``)."""
+        from sklearn.base import clone
+
+        params = {
+            name: clone(value, safe=False) for name, value in self.get_params(deep=False).items()
+        }
+        return type(self)(**params)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({_format_params(self.get_params())})"
@@ -258,18 +277,14 @@ class MaxRounds(StoppingCriterion):
 
 
 def _n_labelled(learner: Any) -> int:
-    # A Committee teaches every member the same instances; count one member's.
-    members = getattr(learner, "learner_list", None)
-    if members:
-        return _n_labelled(members[0])
-    if not hasattr(learner, "y_training"):
+    member = (getattr(learner, "learner_list", None) or [learner])[0]
+    if not hasattr(member, "y_training"):
         raise TypeError(
-            f"{type(learner).__name__} keeps no y_training, so LabelBudget cannot count "
+            f"{type(member).__name__} keeps no y_training, so LabelBudget cannot count "
             "its labels (modAL's DeepActiveLearner does not store training data); "
             "use MaxRounds instead"
         )
-    y = learner.y_training
-    return 0 if y is None else _n_rows(y)
+    return n_labelled(learner)
 
 
 class LabelBudget(StoppingCriterion):
@@ -486,7 +501,7 @@ class OverallUncertainty(StoppingCriterion):
         from modAL.uncertainty import classifier_uncertainty
 
         _require_pool(X_pool, "OverallUncertainty")
-        n = _n_rows(X_pool)
+        n = n_rows(X_pool)
         if n == 0:
             return "OverallUncertainty: the pool is empty"
         rows = _take_rows(X_pool, _sample_positions(n, self.sample_size, self.random_state))
@@ -573,7 +588,7 @@ class KappaAverage(StoppingCriterion):
     def _check(self, learner: Any, X_pool: Any) -> str | None:
         if not hasattr(self, "stop_set_"):
             _require_pool(X_pool, "KappaAverage")
-            n = _n_rows(X_pool)
+            n = n_rows(X_pool)
             if n == 0:
                 raise EmptyPoolError(
                     "KappaAverage draws its stop set from the pool at the first call, but "
@@ -628,6 +643,11 @@ class _Combination(StoppingCriterion):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(map(repr, self.criteria))})"
+
+    def __sklearn_clone__(self) -> StoppingCriterion:
+        from sklearn.base import clone
+
+        return type(self)(*[clone(criterion, safe=False) for criterion in self.criteria])
 
     def reset(self) -> StoppingCriterion:
         super().reset()

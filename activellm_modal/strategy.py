@@ -5,28 +5,37 @@ from __future__ import annotations
 import inspect
 import logging
 import math
-import sys
 import time
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
+from numbers import Integral, Real
+from os import PathLike
+from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
-from activellm_modal.balance import Picks, fill_quotas, parse_picks, quotas
-from activellm_modal.echo import resolve_echo
+from activellm_modal.balance import Picks, fill_quotas, quotas
+from activellm_modal.base import QueryStrategy
 from activellm_modal.exceptions import LLMEndpointError, SelectionWarning
+from activellm_modal.learners import labelled_data
 from activellm_modal.llm.base import Completion, LLMBackend, LLMRequest
 from activellm_modal.llm.cache import AnswerCache, CachedBackend
 from activellm_modal.llm.secrets import mask
-from activellm_modal.parsing import parse_answer
 from activellm_modal.pool import DEFAULT_PAIR_LABELS, TextPool
+from activellm_modal.presentation import Shown, clip, show_candidates, show_sample
 from activellm_modal.prompt import OUTPUT_STYLES, build_messages, picks_schema, selection_schema
+from activellm_modal.reader import read_nominations
 from activellm_modal.recap import RECAP_MODES, Labelled, labelled_from
-from activellm_modal.sampling import Sampler, duplicate_key, present, random_sampler
-from activellm_modal.selection import Fallback, complete_selection, is_degenerate, random_fallback
+from activellm_modal.sampling import Presenter, Sampler, duplicate_key, random_sampler
+from activellm_modal.selection import (
+    Fallback,
+    complete_selection,
+    draw_rows,
+    is_degenerate,
+    random_fallback,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +53,8 @@ class QueryRecord:
     answer : str or None
         The LLM's raw answer (None when no call was needed).
     positions : list of int
-        The valid positions parsed from the answer, in answer order.
+        Every valid distinct position the answer selects, in answer order
+        (not cut to ``n_instances``: recapped ones are dropped first).
     n_filled : int
         How many instances the fallback had to add.
     degenerate : bool
@@ -73,7 +83,10 @@ class QueryRecord:
     quota : dict or None
         With ``balance``, the per-label quota of this query.
     n_calls : int
-        LLM calls this query made (2 only when ``reask_degenerate`` re-asked).
+        LLM calls this query made (0 when there was nothing to choose; 2 only
+        when ``reask_degenerate`` re-asked).
+    n_truncated : int
+        Presented texts cut to ``max_chars``.
     """
 
     indices: list[int]
@@ -95,6 +108,7 @@ class QueryRecord:
     guessed_labels: list[str | None] | None = None
     quota: dict[str, int] | None = None
     n_calls: int = 1
+    n_truncated: int = 0
 
 
 @dataclass
@@ -108,28 +122,22 @@ class _Plan:
     n_recap: int = 0
 
 
-class _ModalRetryGuard:
-    """Re-raise, instead of redoing, a query that modAL retries after it failed.
+@dataclass
+class _Answer:
+    """The LLM step's outcome: what was shown and asked, the answer, what it nominates."""
 
-    modAL's ``query`` calls a strategy a second time whenever the first call
-    raises (a bare ``except``); without this, an endpoint failure would be
-    retried in full, doubling the calls and the wait.
-    """
-
-    def _remember_failure(self, X_pool: Any, n_instances: int, error: Exception) -> None:
-        self._failure = (id(X_pool), n_instances, error)
-
-    def _pending_failure(self, X_pool: Any, n_instances: int) -> Exception | None:
-        """The error to re-raise; call it directly from ``__call__``."""
-        failure = getattr(self, "_failure", None)
-        self._failure = None
-        if failure is None or failure[:2] != (id(X_pool), n_instances):
-            return None
-        caller = sys._getframe(2).f_globals.get("__name__", "")
-        return failure[2] if caller.startswith("modAL") else None
+    shown: Shown
+    plan: _Plan
+    completion: Completion
+    seconds: float
+    picks: Picks  # prompt positions, as read
+    nominated: list[tuple[int, str | None]]  # pool rows (recaps dropped), label guesses
+    ask_k: int
+    n_calls: int
+    notes: list[str]
 
 
-class ActiveLLM(_ModalRetryGuard, BaseEstimator):
+class ActiveLLM(QueryStrategy):
     """Let an LLM choose which unlabelled texts to label (Bayer and Reuter, 2024).
 
     A modAL query strategy: ``ActiveLLM(...)(learner, X_pool, n_instances)``
@@ -182,9 +190,12 @@ class ActiveLLM(_ModalRetryGuard, BaseEstimator):
         The columns of a sentence pair (DataFrame names or array positions).
     pair_labels : tuple of two str, default=("Sentence 1", "Sentence 2")
         How the parts of a pair are introduced to the LLM.
-    sampler : callable, optional
+    sampler : callable or Presenter, optional
         ``sampler(n_pool, size, rng) -> rows`` choosing what is shown, in
-        order. Default: uniform without replacement, random order.
+        order; or a text-aware :class:`~activellm_modal.sampling.Presenter`
+        (``presenter.present(pool, size, rng) -> rows``, where
+        ``pool.texts(rows)`` renders any rows). Default: uniform without
+        replacement, random order.
     skip_duplicates : bool, default=True
         Show a text only once (ignoring case, punctuation, spacing, URLs).
     fallback : "random" or callable, default="random"
@@ -225,6 +236,10 @@ class ActiveLLM(_ModalRetryGuard, BaseEstimator):
     oversample : float, default=2.0
         With ``balance``, how many candidates are asked for per instance
         needed, so that the quotas can be met.
+    max_chars : int or None, default=2000
+        Each presented (and recapped) text is cut to this many characters,
+        marked ``[...]``, so that one huge text cannot blow up the prompt
+        (``last_query_.n_truncated`` counts them). None: no limit.
     reask_degenerate : bool, default=False
         When the answer is a trivial run (e.g. the first k positions shown) or
         a copy of the list in order, ask once more with the same texts in a
@@ -291,6 +306,42 @@ class ActiveLLM(_ModalRetryGuard, BaseEstimator):
     True
     """
 
+    _record_type = QueryRecord
+    # Clients hold sockets and keys; a pickle (a saved loop) must hold neither.
+    _transient = ("_failure", "_backend")
+    _parameter_constraints: ClassVar[dict] = {
+        "model": [str],
+        "base_url": [str, None],
+        "api_key": [str, None],
+        "client": "no_validation",
+        "backend": [HasMethods(["complete"]), None],
+        "n_presented": [Interval(Integral, 1, None, closed="left")],
+        "advice": ["boolean"],
+        "output": [StrOptions(set(OUTPUT_STYLES))],
+        "task_description": [str, None],
+        "labels": ["array-like", None],
+        "structured_output": ["boolean"],
+        "text_column": "no_validation",
+        "pair_columns": [tuple, list, None],
+        "pair_labels": [tuple, list],
+        "sampler": [callable, HasMethods(["present"]), None],
+        "skip_duplicates": ["boolean"],
+        "fallback": [StrOptions({"random"}), callable],
+        "cache_dir": [str, PathLike, None],
+        "price_per_million": [tuple, list, None],
+        "temperature": [Interval(Real, 0, None, closed="left"), None],
+        "max_tokens": [Interval(Integral, 1, None, closed="left"), None],
+        "timeout": [Interval(Real, 0, None, closed="neither")],
+        "max_retries": [Interval(Integral, 0, None, closed="left")],
+        "random_state": [Interval(Integral, 0, None, closed="left"), np.random.Generator, None],
+        "recap": [StrOptions(set(RECAP_MODES))],
+        "max_recap": [Interval(Integral, 0, None, closed="left")],
+        "balance": [StrOptions({"equal"}), Mapping, None],
+        "oversample": [Interval(Real, 1, None, closed="left")],
+        "reask_degenerate": ["boolean"],
+        "max_chars": [Interval(Integral, 20, None, closed="left"), None],
+    }
+
     def __init__(
         self,
         model: str = "gpt-4o",
@@ -308,7 +359,7 @@ class ActiveLLM(_ModalRetryGuard, BaseEstimator):
         text_column: str | None = None,
         pair_columns: tuple[Any, Any] | None = None,
         pair_labels: tuple[str, str] = DEFAULT_PAIR_LABELS,
-        sampler: Sampler | None = None,
+        sampler: Sampler | Presenter | None = None,
         skip_duplicates: bool = True,
         fallback: str | Fallback = "random",
         cache_dir: str | None = None,
@@ -323,6 +374,7 @@ class ActiveLLM(_ModalRetryGuard, BaseEstimator):
         balance: str | Mapping[str, float] | None = None,
         oversample: float = 2.0,
         reask_degenerate: bool = False,
+        max_chars: int | None = 2000,
     ) -> None:
         self.model = model
         self.base_url = base_url
@@ -353,6 +405,7 @@ class ActiveLLM(_ModalRetryGuard, BaseEstimator):
         self.balance = balance
         self.oversample = oversample
         self.reask_degenerate = reask_degenerate
+        self.max_chars = max_chars
 
     # -- the modAL contract -------------------------------------------------------------
 
@@ -362,9 +415,9 @@ class ActiveLLM(_ModalRetryGuard, BaseEstimator):
         """Select ``n_instances`` rows of ``X_pool``; the modAL strategy signature.
 
         The learner's model is not consulted (the LLM needs none); its labelled
-        data (``X_training`` / ``y_training``) is read for the recap and so
-        that no labelled text is returned again. Extra keyword arguments are
-        accepted and ignored, as modAL strategies do.
+        data (``X_training`` / ``y_training``; a committee's first member's) is
+        read for the recap and so that no labelled text is returned again. Extra
+        keyword arguments are accepted and ignored, as modAL strategies do.
 
         Returns
         -------
@@ -373,14 +426,7 @@ class ActiveLLM(_ModalRetryGuard, BaseEstimator):
         scores : ndarray of float
             ``1 - rank / n`` for the LLM's picks, 0 for filled ones.
         """
-        replay = self._pending_failure(X_pool, n_instances)
-        if replay is not None:
-            raise replay
-        try:
-            return self._select(X_pool, n_instances, learner)
-        except LLMEndpointError as error:
-            self._remember_failure(X_pool, n_instances, error)
-            raise
+        return super().__call__(learner, X_pool, n_instances, **kwargs)
 
     def select(
         self,
@@ -444,7 +490,12 @@ class ActiveLLM(_ModalRetryGuard, BaseEstimator):
             context=context,
         )
 
-    # -- one query -----------------------------------------------------------------------
+    # -- one query: pool -> present -> prompt -> LLM -> read -> narrow -> fill ----------
+
+    def _query(
+        self, learner: Any, X_pool: Any, n_instances: int = 1, **kwargs: Any
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return self._select(X_pool, n_instances, learner)
 
     def _select(
         self,
@@ -459,10 +510,47 @@ class ActiveLLM(_ModalRetryGuard, BaseEstimator):
         notes_meaning: str | None = None,
         context: str | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        self._validate_params(n_instances)
+        # Everything that can be wrong with the input is found before anything is paid for.
+        self._check(n_instances)
         pool = TextPool(X_pool, self.text_column, self.pair_columns, self.pair_labels)
-        labelled = labelled_from(
-            learner,
+        labelled = self._labelled(learner, X_labelled, y_labelled)
+        rng = self._rng(self.random_state)
+        exclude = labelled.keys(self.skip_duplicates)
+
+        shown = self._present(pool, n_instances, rng, exclude, candidates, notes)
+        target = min(n_instances, len(pool))
+        k = min(target, len(shown.rows))
+        answer = None
+        if len(shown.rows) > k:  # something to choose: ask the LLM
+            plan = self._plan(shown, labelled, rng, notes_meaning, context)
+            answer = self._answer(shown, plan, labelled, rng, k, notes_meaning, context)
+            shown = answer.shown
+            chosen, guesses, extra, quota = self._narrow(answer.nominated, k)
+        else:  # nothing to choose: every shown row is taken, no call
+            chosen, guesses, extra, quota = shown.rows.tolist(), {}, [], None
+        indices, fill_notes = self._fill(chosen, shown, target, rng, pool, exclude)
+
+        n_llm = len(chosen) if answer is not None else 0
+        scores = np.zeros(len(indices))
+        scores[:n_llm] = 1.0 - np.arange(n_llm) / max(k, 1)
+        record = self._make_record(indices, shown, answer, n_llm, guesses)
+        record.quota = quota
+        record.notes.extend(fill_notes)
+        if n_instances > len(pool):
+            record.notes.append(
+                f"n_instances={n_instances} > the {len(pool)} instances in the pool: all of "
+                "them are returned."
+            )
+        self._report(record, answer.ask_k if answer else k, extra=len(extra))
+        return indices, scores
+
+    # -- the steps -----------------------------------------------------------------------
+
+    def _labelled(self, learner: Any, X_labelled: Any, y_labelled: Any) -> Labelled:
+        if X_labelled is None and learner is not None:
+            X_labelled, y_labelled = labelled_data(learner)
+        return labelled_from(
+            None,
             X_labelled,
             y_labelled,
             label_names=self.labels,
@@ -471,45 +559,66 @@ class ActiveLLM(_ModalRetryGuard, BaseEstimator):
             pair_labels=self.pair_labels,
             required=self.recap != "none",
         )
-        self._start_state()
-        rng = self._query_rng()
-        exclude = labelled.keys(self.skip_duplicates)
-        shown_notes = None
-        if candidates is None:
-            if n_instances >= len(pool):
-                return self._take_all(pool, n_instances, rng, exclude)
-            size = max(self.n_presented, n_instances)
-            rows, texts = self._present(pool, size, rng, exclude)
-        else:
-            rows, texts, shown_notes = self._present_candidates(
-                pool, candidates, notes, rng, exclude
-            )
-            if len(rows) <= n_instances:
-                note = (
-                    f"Only {len(rows)} candidates remain for n_instances={n_instances}: all "
-                    "of them are returned, without asking the LLM."
-                )
-                return self._take_rows(rows, n_instances, rng, note, warn=len(rows) < n_instances)
 
-        k = min(n_instances, len(rows))
-        plan = self._plan(texts, shown_notes, labelled, rng, notes_meaning, context)
-        ask_k = k
-        if self.balance is not None:
-            ask_k = min(len(rows), max(k, math.ceil(self.oversample * k)))
+    def _present(
+        self,
+        pool: TextPool,
+        n_instances: int,
+        rng: np.random.Generator,
+        exclude: set[str],
+        candidates: np.ndarray | None,
+        notes: list[str] | None,
+    ) -> Shown:
+        """The present step: a sample of the pool, or the given candidates."""
+        if candidates is not None:
+            return show_candidates(
+                pool,
+                candidates,
+                notes,
+                rng,
+                skip_duplicates=self.skip_duplicates,
+                exclude=exclude,
+                max_chars=self.max_chars,
+            )
+        return show_sample(
+            pool,
+            max(self.n_presented, n_instances),
+            rng,
+            sampler=self.sampler or random_sampler,
+            skip_duplicates=self.skip_duplicates,
+            exclude=exclude,
+            max_chars=self.max_chars,
+        )
+
+    def _n_nominations(self, k: int, n_shown: int) -> int:
+        """How many positions to ask for: ``k``, or more for a later narrowing."""
+        if self.balance is None:
+            return k
+        return min(n_shown, max(k, math.ceil(self.oversample * k)))
+
+    def _answer(
+        self,
+        shown: Shown,
+        plan: _Plan,
+        labelled: Labelled,
+        rng: np.random.Generator,
+        k: int,
+        notes_meaning: str | None,
+        context: str | None,
+    ) -> _Answer:
+        """The LLM step and the read step: ask, read, and map positions to pool rows."""
+        ask_k = self._n_nominations(k, len(shown.rows))
         budget = k if self.balance is not None else None
         completion, seconds = self._ask(plan, ask_k, budget=budget)
-        picks = self._parse(completion.text, plan, ask_k)
-        n_calls, reask_note = 1, None
+        picks = read_nominations(completion.text, plan.texts, ask_k, guesses=budget is not None)
+        n_calls, note = 1, None
         if self.reask_degenerate and (
-            picks.copied_list or is_degenerate(list(picks.positions), ask_k)
+            picks.copied_list or is_degenerate(picks.positions[:ask_k], ask_k)
         ):
             # A trivial run says nothing about the texts; the same texts in a fresh
             # order give the LLM one more chance to actually choose.
-            order = rng.permutation(len(rows))
-            rows, texts = rows[order], [texts[i] for i in order]
-            if shown_notes is not None:
-                shown_notes = [shown_notes[i] for i in order]
-            plan = self._plan(texts, shown_notes, labelled, rng, notes_meaning, context)
+            shown = shown.reordered(rng.permutation(len(shown.rows)))
+            plan = self._plan(shown, labelled, rng, notes_meaning, context)
             again, more_seconds = self._ask(plan, ask_k, budget=budget)
             completion = Completion(
                 again.text,
@@ -519,122 +628,190 @@ class ActiveLLM(_ModalRetryGuard, BaseEstimator):
                 cached=completion.cached and again.cached,
             )
             seconds += more_seconds
-            picks = self._parse(completion.text, plan, ask_k)
+            picks = read_nominations(again.text, plan.texts, ask_k, guesses=budget is not None)
             n_calls = 2
-            reask_note = (
+            note = (
                 "The first answer was a trivial run; the LLM was asked once more with the "
                 "texts in a fresh order (2 calls for this query)."
             )
-        # Positions that name a recapped (already labelled) instance are dropped here.
-        kept = [(plan.new_index[p], g) for p, g in zip(picks.positions, picks.labels, strict=True)]
-        kept = [(i, g) for i, g in kept if i >= 0]
-        n_recap_picks = len(picks.positions) - len(kept)
-        quota = None
-        extra: list[int] = []
+        # Positions naming a recapped (already labelled) instance are dropped here, before
+        # anything is cut to k, so that the LLM's further picks take their places.
+        nominated = [
+            (int(shown.rows[plan.new_index[p]]), guess)
+            for p, guess in zip(picks.positions, picks.labels, strict=True)
+            if plan.new_index[p] >= 0
+        ]
+        return _Answer(
+            shown=shown,
+            plan=plan,
+            completion=completion,
+            seconds=seconds,
+            picks=picks,
+            nominated=nominated,
+            ask_k=ask_k,
+            n_calls=n_calls,
+            notes=[n for n in (note, picks.note) if n],
+        )
+
+    def _narrow(
+        self, nominated: list[tuple[int, str | None]], k: int
+    ) -> tuple[list[int], dict[int, str | None], list[int], dict[str, int] | None]:
+        """Narrow the LLM's nominations (pool rows, in its order) to at most ``k``.
+
+        This is the one place where more nominations than needed are turned into
+        the selection: the per-label quotas of ``balance`` here; a coverage-based
+        choice among ``m * k`` nominations would plug in the same way. Returns
+        the rows, the label guess of each, the rows taken beyond the quotas and
+        the quotas.
+        """
+        guesses = dict(nominated)
         if self.balance is None:
-            mine = [i for i, _ in kept]
-        else:
-            quota = quotas(k, [str(x) for x in self.labels or ()], self._proportions())
-            mine, extra = fill_quotas(Picks([i for i, _ in kept], [g for _, g in kept]), quota)
-            mine = mine + extra
-        chosen, filled = complete_selection(mine, len(rows), k, rng, self._fallback())
-        indices = rows[chosen + filled]
-        if len(indices) < n_instances:
-            # The pool had fewer distinct texts than were asked for: the rest are
-            # duplicates of shown texts, taken at random so the count still holds.
-            others = self._other_rows(pool, rows, n_instances - k, rng, exclude)
-            indices = np.concatenate([indices, others]).astype(np.intp)
-        scores = np.zeros(len(indices))
-        scores[: len(chosen)] = 1.0 - np.arange(len(chosen)) / k
-        guessed = None
-        if self.balance is not None:
-            guess_of = dict(kept)
-            guessed = [guess_of.get(i) for i in chosen] + [None] * (len(indices) - len(chosen))
+            return [row for row, _ in nominated][:k], guesses, [], None
+        quota = quotas(k, [str(x) for x in self.labels or ()], self._proportions())
+        in_quota, extra = fill_quotas(
+            Picks([r for r, _ in nominated], [g for _, g in nominated]), quota
+        )
+        return in_quota + extra, guesses, extra, quota
+
+    def _fill(
+        self,
+        chosen: list[int],
+        shown: Shown,
+        target: int,
+        rng: np.random.Generator,
+        pool: TextPool,
+        exclude: set[str],
+    ) -> tuple[np.ndarray, list[str]]:
+        """The fill step: the chosen rows, topped up to exactly ``target`` distinct rows.
+
+        First from the shown rows (``fallback``), then (rarely) from rows that
+        were not shown: near-duplicates and, with a shortlist, rows outside it;
+        last, rows whose text is already labelled, with a warning.
+        """
+        position = {int(row): p for p, row in enumerate(shown.rows.tolist())}
+        picked = [position[row] for row in chosen]
+        k = min(target, len(shown.rows))
+        picked, filled = complete_selection(picked, len(shown.rows), k, rng, self._fallback())
+        rows = [int(shown.rows[p]) for p in picked + filled]
+        notes: list[str] = []
+        if len(rows) < target:
+            unlabelled, labelled = self._reserves(pool, rows, exclude)
+            reserves = [unlabelled, labelled]
+            if shown.candidates is not None:
+                inside = np.isin(unlabelled, shown.candidates)
+                reserves = [unlabelled[inside], unlabelled[~inside], labelled]
+            more, used = draw_rows(reserves, target - len(rows), rng)
+            rows += more
+            n_old = len(set(more) & set(labelled.tolist()))
+            if n_old:
+                notes.append(
+                    f"Only {len(rows) - n_old} unlabelled distinct texts were left for {target} "
+                    f"instances: {n_old} row(s) whose text is already labelled were added to "
+                    "return the count asked for (drop labelled rows from X_pool)."
+                )
+            elif shown.candidates is not None and used >= 0:
+                where = "near-duplicates among the candidates" if used == 0 else "other rows"
+                notes.append(
+                    f"Only {len(shown.rows)} distinct unlabelled candidates for {target} "
+                    f"instances: {len(more)} {where} were added to return the count asked for."
+                )
+        return np.asarray(rows, dtype=np.intp), notes
+
+    def _reserves(
+        self, pool: TextPool, taken: list[int], exclude: set[str]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Rows not taken yet, split into unlabelled and already-labelled texts."""
+        mask_ = np.ones(len(pool), dtype=bool)
+        mask_[taken] = False
+        rest = np.flatnonzero(mask_)
+        if not exclude or not len(rest):
+            return rest, rest[:0]
+        is_labelled = np.asarray([self._key(t) in exclude for t in pool.texts(rest)], bool)
+        return rest[~is_labelled], rest[is_labelled]
+
+    def _make_record(
+        self,
+        indices: np.ndarray,
+        shown: Shown,
+        answer: _Answer | None,
+        n_llm: int,
+        guesses: dict[int, str | None],
+    ) -> QueryRecord:
         record = QueryRecord(
             indices=indices.tolist(),
-            presented=rows.tolist(),
-            answer=completion.text,
-            positions=list(picks.positions),
-            n_filled=len(indices) - len(chosen),
-            degenerate=is_degenerate(list(picks.positions), ask_k) or picks.copied_list,
-            cached=completion.cached,
-            prompt_tokens=completion.prompt_tokens,
-            completion_tokens=completion.completion_tokens,
-            seconds=seconds,
-            model=completion.model or self.model,
+            presented=shown.rows.tolist() if answer is not None else [],
             recap=self.recap,
-            n_recap=plan.n_recap,
-            prompt_rows=None
-            if plan.new_index == list(range(len(rows)))
-            else [int(rows[i]) if i >= 0 else -1 for i in plan.new_index],
-            n_recap_picks=n_recap_picks,
-            guessed_labels=guessed,
-            quota=quota,
-            notes=[note for note in (reask_note, picks.note) if note],
-            n_calls=n_calls,
+            n_truncated=shown.n_truncated,
+            n_calls=0 if answer is None else answer.n_calls,
         )
-        self._report(record, ask_k, extra=len(extra))
-        self._record(record)
-        return indices, scores
+        if shown.n_truncated:
+            record.notes.append(
+                f"{shown.n_truncated} presented text(s) were longer than max_chars="
+                f"{self.max_chars} and were truncated."
+            )
+        if answer is None:
+            return record
+        completion, picks, plan = answer.completion, answer.picks, answer.plan
+        record.answer = completion.text
+        record.positions = list(picks.positions)
+        record.n_filled = len(indices) - n_llm
+        first = record.positions[: answer.ask_k]
+        record.degenerate = is_degenerate(first, answer.ask_k) or picks.copied_list
+        record.cached = completion.cached
+        record.prompt_tokens = completion.prompt_tokens
+        record.completion_tokens = completion.completion_tokens
+        record.seconds = answer.seconds
+        record.model = completion.model or self.model
+        record.n_recap = plan.n_recap
+        if plan.new_index != list(range(len(shown.rows))):
+            record.prompt_rows = [int(shown.rows[i]) if i >= 0 else -1 for i in plan.new_index]
+        record.n_recap_picks = sum(plan.new_index[p] < 0 for p in picks.positions)
+        if self.balance is not None:
+            chosen = record.indices[:n_llm]
+            record.guessed_labels = [guesses.get(i) for i in chosen] + [None] * (
+                len(indices) - n_llm
+            )
+        record.notes.extend(answer.notes)
+        return record
 
-    # -- pieces of a query ---------------------------------------------------------------
+    # -- validation ----------------------------------------------------------------------
 
-    def _validate_params(self, n_instances: Any) -> None:
+    def _check(self, n_instances: Any) -> None:
         if isinstance(n_instances, bool) or not isinstance(n_instances, int | np.integer):
             raise TypeError(f"n_instances must be an int, got {n_instances!r}.")
         if n_instances < 1:
             raise ValueError(f"n_instances must be at least 1, got {n_instances}.")
-        if not isinstance(self.n_presented, int | np.integer) or self.n_presented < 1:
-            raise ValueError(f"n_presented must be a positive int, got {self.n_presented!r}.")
-        if self.output not in OUTPUT_STYLES:
-            raise ValueError(f"output={self.output!r} is not one of {OUTPUT_STYLES}.")
-        if not (self.fallback == "random" or callable(self.fallback)):
-            raise ValueError(
-                f"fallback={self.fallback!r}: use 'random' or a callable "
-                "fallback(candidate_positions, n, rng) -> positions."
-            )
-        if self.recap not in RECAP_MODES:
-            raise ValueError(f"recap={self.recap!r} is not one of {RECAP_MODES}.")
-        if not isinstance(self.max_recap, int | np.integer) or self.max_recap < 0:
-            raise ValueError(f"max_recap must be an int >= 0, got {self.max_recap!r}.")
+        self._validate_params()
         if self.balance is not None:
             if not self.labels:
                 raise ValueError(
                     "balance needs the label names: pass labels=[...] (e.g. "
                     "labels=['negative', 'positive']) so the LLM can guess one per pick."
                 )
-            if not (self.balance == "equal" or isinstance(self.balance, Mapping)):
-                raise ValueError(
-                    f"balance={self.balance!r}: use 'equal' or a mapping {{label: share}}."
-                )
-            if not isinstance(self.oversample, int | float) or self.oversample < 1:
-                raise ValueError(f"oversample must be a number >= 1, got {self.oversample!r}.")
+            if isinstance(self.balance, Mapping):
+                names = [str(x) for x in self.labels]
+                unknown = [key for key in self.balance if str(key) not in names]
+                if unknown:
+                    raise ValueError(
+                        f"balance={dict(self.balance)!r} names {unknown}, which are not among "
+                        f"labels={names}; key the shares by those label names."
+                    )
+                quotas(1, names, self._proportions())  # raises on negative or all-zero shares
         if self.price_per_million is not None and len(self.price_per_million) != 2:
             raise ValueError(
                 "price_per_million must be (prompt_price, completion_price) in USD per "
                 f"million tokens, got {self.price_per_million!r}."
             )
 
-    def _start_state(self) -> None:
-        if not hasattr(self, "usage_"):
-            self.usage_ = {
-                "calls": 0,
-                "cache_hits": 0,
-                "prompt_tokens": 0,
-                "completion_tokens": 0,
-                "seconds": 0.0,
-                "cost": None if self.price_per_million is None else 0.0,
-            }
-            self.history_: list[QueryRecord] = []
-            self.n_queries_ = 0
-
-    def _query_rng(self) -> np.random.Generator:
-        if isinstance(self.random_state, np.random.Generator):
-            return self.random_state
-        if self.random_state is None:
-            return np.random.default_rng()
-        # One stream per query: reruns repeat every query, and queries differ.
-        return np.random.default_rng([int(self.random_state), self.n_queries_])
+    def _init_state(self) -> None:
+        self.usage_ = {
+            "calls": 0,
+            "cache_hits": 0,
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+            "seconds": 0.0,
+            "cost": None if self.price_per_million is None else 0.0,
+        }
 
     def _fallback(self) -> Fallback:
         return random_fallback if self.fallback == "random" else self.fallback  # type: ignore[return-value]
@@ -642,97 +819,16 @@ class ActiveLLM(_ModalRetryGuard, BaseEstimator):
     def _key(self, text: str) -> str:
         return duplicate_key(text) if self.skip_duplicates else text
 
-    def _take_all(
-        self, pool: TextPool, n_instances: int, rng: np.random.Generator, exclude: set[str]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        rows = np.arange(len(pool))
-        if exclude:
-            keep = [self._key(t) not in exclude for t in pool.texts(rows)]
-            rows = rows[np.asarray(keep, dtype=bool)]
-        note = (
-            f"n_instances={n_instances} >= the {len(rows)} unlabelled instances left in the "
-            "pool: all of them are returned, without asking the LLM."
-        )
-        return self._take_rows(rows, n_instances, rng, note, warn=n_instances > len(rows))
-
-    def _take_rows(
-        self, rows: np.ndarray, n_instances: int, rng: np.random.Generator, note: str, warn: bool
-    ) -> tuple[np.ndarray, np.ndarray]:
-        indices = rows[rng.permutation(len(rows))].astype(np.intp)
-        if warn:
-            warnings.warn(note, SelectionWarning, stacklevel=4)
-        record = QueryRecord(indices=indices.tolist(), presented=[], notes=[note], recap=self.recap)
-        self._record(record)
-        return indices, np.zeros(len(indices))
-
-    def _present(
-        self, pool: TextPool, size: int, rng: np.random.Generator, exclude: set[str]
-    ) -> tuple[np.ndarray, list[str]]:
-        sampler = self.sampler or random_sampler
-        if not exclude:
-            return present(len(pool), size, rng, pool.texts, sampler, self.skip_duplicates)
-        # Each labelled text can take at most one place among the shown (duplicates are
-        # skipped), so drawing that many more and dropping them keeps the sample full.
-        extra = min(len(exclude), len(pool))
-        rows, texts = present(
-            len(pool), size + extra, rng, pool.texts, sampler, self.skip_duplicates
-        )
-        keep = [i for i, text in enumerate(texts) if self._key(text) not in exclude][:size]
-        return rows[keep], [texts[i] for i in keep]
-
-    def _present_candidates(
-        self,
-        pool: TextPool,
-        candidates: np.ndarray,
-        notes: list[str] | None,
-        rng: np.random.Generator,
-        exclude: set[str],
-    ) -> tuple[np.ndarray, list[str], list[str] | None]:
-        if len(candidates) and (candidates.min() < 0 or candidates.max() >= len(pool)):
-            raise ValueError(
-                f"candidates must be rows of X_pool (0 .. {len(pool) - 1}); got values from "
-                f"{candidates.min()} to {candidates.max()}."
-            )
-        # Shown in random order: LLMs favour the first instances they read.
-        order = rng.permutation(len(candidates))
-        texts = pool.texts(candidates[order])
-        seen = set(exclude)
-        keep: list[int] = []
-        for i, text in enumerate(texts):
-            key = self._key(text)
-            if key in seen:
-                continue
-            if self.skip_duplicates:
-                seen.add(key)
-            keep.append(i)
-        rows = candidates[order][keep]
-        shown_notes = None if notes is None else [notes[order[i]] for i in keep]
-        return rows, [texts[i] for i in keep], shown_notes
-
-    def _other_rows(
-        self,
-        pool: TextPool,
-        shown: np.ndarray,
-        n: int,
-        rng: np.random.Generator,
-        exclude: set[str],
-    ) -> np.ndarray:
-        mask_ = np.ones(len(pool), dtype=bool)
-        mask_[shown] = False
-        rest = np.flatnonzero(mask_)
-        if exclude and len(rest):
-            rest = rest[[self._key(t) not in exclude for t in pool.texts(rest)]]
-        return rng.choice(rest, size=min(n, len(rest)), replace=False)
-
     def _plan(
         self,
-        texts: list[str],
-        notes: list[str] | None,
+        shown: Shown,
         labelled: Labelled,
         rng: np.random.Generator,
         notes_meaning: str | None,
         context: str | None,
     ) -> _Plan:
+        """The prompt step's content: the shown texts, the recap, the notes."""
+        texts, notes = shown.texts, shown.notes
         plan = _Plan(list(texts), list(range(len(texts))), notes)
         if notes is not None:
             plan.options.update(notes_meaning=notes_meaning)
@@ -746,43 +842,21 @@ class ActiveLLM(_ModalRetryGuard, BaseEstimator):
         if mode == "labels" and recent.labels is None:
             mode = "texts"  # labels unknown (no y_training): show the texts alone
         if mode in ("texts", "labels"):
-            plan.options.update(recap=recent.texts)
+            plan.options.update(recap=clip(recent.texts, self.max_chars)[0])
             if mode == "labels":
                 plan.options.update(recap_labels=recent.labels, label_counts=labelled.counts())
             return plan
         # Index recap: the labelled texts are mixed into the numbered instances at random
         # places, and their positions are listed as taken.
         n = len(texts)
+        recap_texts = clip(recent.texts, self.max_chars)[0]
         order = rng.permutation(n + len(recent)).tolist()
-        plan.texts = [texts[j] if j < n else recent.texts[j - n] for j in order]
+        plan.texts = [texts[j] if j < n else recap_texts[j - n] for j in order]
         plan.new_index = [j if j < n else -1 for j in order]
         if notes is not None:
             plan.notes = [notes[j] if j < n else "already labelled" for j in order]
         plan.options.update(labelled_positions=[p for p, j in enumerate(order) if j >= n])
         return plan
-
-    def _parse(self, answer: str, plan: _Plan, k: int) -> Picks:
-        # Recapped positions the LLM names are dropped later; read as many more positions
-        # as it named of them, so that its further picks replace them before any fill.
-        limit = k
-        for _ in range(3):
-            picks = self._parse_up_to(answer, plan.texts, limit)
-            n_old = sum(plan.new_index[p] < 0 for p in picks.positions)
-            if limit >= k + n_old:
-                break
-            limit = k + n_old
-        return picks
-
-    def _parse_up_to(self, answer: str, texts: list[str], k: int) -> Picks:
-        if self.balance is not None:
-            return parse_picks(answer, len(texts), k)
-        parsed = parse_answer(answer, len(texts), k)
-        # Small models answer by copying texts under their own numbering; mapping the
-        # copies back to positions beats reading that numbering as positions.
-        echo = resolve_echo(answer, texts, parsed.positions, k, parsed_method=parsed.method)
-        method = "echo" if echo.source == "echo" else parsed.method
-        positions = list(echo.positions)
-        return Picks(positions, [None] * len(positions), method, echo.copied_list, echo.note)
 
     def _proportions(self) -> Mapping[str, float] | None:
         return self.balance if isinstance(self.balance, Mapping) else None
@@ -825,32 +899,46 @@ class ActiveLLM(_ModalRetryGuard, BaseEstimator):
                 f"The endpoint rejected the JSON schema ({error}); asking again in plain text, "
                 "and later queries stay with text.",
                 SelectionWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
             return self._ask(plan, k, budget)
         return completion, time.perf_counter() - start
 
     def _get_backend(self) -> LLMBackend:
-        backend = getattr(self, "_backend", None)
-        if backend is None:
-            if self.backend is not None:
-                backend = self.backend
-            else:
-                from activellm_modal.llm.openai_backend import OpenAIBackend
+        # Rebuilt whenever a parameter it depends on changed (set_params after a query).
+        key = (
+            id(self.backend),
+            self.model,
+            self.base_url,
+            self.api_key,
+            id(self.client),
+            self.timeout,
+            self.max_retries,
+            self.temperature,
+            self.max_tokens,
+            str(self.cache_dir),
+        )
+        cached = getattr(self, "_backend", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        if self.backend is not None:
+            backend = self.backend
+        else:
+            from activellm_modal.llm.openai_backend import OpenAIBackend
 
-                backend = OpenAIBackend(
-                    self.model,
-                    base_url=self.base_url,
-                    api_key=self.api_key,
-                    client=self.client,
-                    timeout=self.timeout,
-                    max_retries=self.max_retries,
-                    temperature=self.temperature,
-                    max_tokens=self.max_tokens,
-                )
-            if self.cache_dir is not None:
-                backend = CachedBackend(backend, AnswerCache(self.cache_dir), model=self.model)
-            self._backend = backend
+            backend = OpenAIBackend(
+                self.model,
+                base_url=self.base_url,
+                api_key=self.api_key,
+                client=self.client,
+                timeout=self.timeout,
+                max_retries=self.max_retries,
+                temperature=self.temperature,
+                max_tokens=self.max_tokens,
+            )
+        if self.cache_dir is not None:
+            backend = CachedBackend(backend, AnswerCache(self.cache_dir), model=self.model)
+        self._backend = (key, backend)
         return backend
 
     def _report(self, record: QueryRecord, k: int, extra: int = 0) -> None:
@@ -864,21 +952,26 @@ class ActiveLLM(_ModalRetryGuard, BaseEstimator):
                 f"The LLM's label guesses could not fill the quotas {record.quota}: {extra} "
                 "candidate(s) without a fitting guess were taken instead."
             )
-        if record.n_filled:
+        if record.n_filled and record.answer is not None:
             record.notes.append(
-                f"The LLM named {len(record.positions)} valid distinct positions of the {k} "
-                f"asked for; {record.n_filled} were filled at random from the presented "
-                "instances (see last_query_.answer)."
+                f"The LLM named {len(record.indices) - record.n_filled} usable distinct "
+                f"positions of the {min(k, len(record.indices))} needed; {record.n_filled} were "
+                "filled at random from the presented instances (see last_query_.answer)."
             )
         if record.degenerate:
             record.notes.append(
                 "The LLM's picks form a trivial run (e.g. the first positions shown); since "
                 "the presentation order is random, this selection is no better than random."
             )
+        # The usage is counted before any warning: a warning turned into an error must
+        # not lose what the call cost.
+        self._record(record)
         for note in record.notes:
-            warnings.warn(note, SelectionWarning, stacklevel=4)
+            warnings.warn(note, SelectionWarning, stacklevel=5)
 
     def _record(self, record: QueryRecord) -> None:
+        if getattr(self, "last_query_", None) is record:
+            return
         if record.answer is not None:
             usage = self.usage_
             usage["cache_hits" if record.cached else "calls"] += record.n_calls
@@ -892,9 +985,7 @@ class ActiveLLM(_ModalRetryGuard, BaseEstimator):
                     + record.completion_tokens * completion_price
                 ) / 1e6
         self.last_query_ = record
-        self.history_.append(record)
-        self.n_queries_ += 1
-        self._failure = None
+        self._append(record)
         logger.info(
             "ActiveLLM query %d: %d returned, %d from the LLM, %d filled, %.2f s%s",
             self.n_queries_,
@@ -915,12 +1006,11 @@ class ActiveLLM(_ModalRetryGuard, BaseEstimator):
         strategy built with the same parameters repeats the next query exactly.
         Parameters (and the API key) are not part of it.
         """
-        if not hasattr(self, "n_queries_"):
-            return {"n_queries": 0}
+        return super().state_dict()
+
+    def _extra_state(self) -> dict[str, Any]:
         state: dict[str, Any] = {
-            "n_queries": self.n_queries_,
             "usage": dict(self.usage_),
-            "history": [asdict(record) for record in self.history_],
             "schema_rejected": bool(getattr(self, "schema_rejected_", False)),
         }
         if isinstance(self.random_state, np.random.Generator):
@@ -929,28 +1019,23 @@ class ActiveLLM(_ModalRetryGuard, BaseEstimator):
 
     def load_state_dict(self, state: Mapping[str, Any]) -> ActiveLLM:
         """Restore what :meth:`state_dict` returned; returns ``self``."""
-        for name in ("n_queries_", "usage_", "history_", "last_query_", "schema_rejected_"):
-            self.__dict__.pop(name, None)
-        if not state.get("n_queries"):
-            return self
-        self.n_queries_ = int(state["n_queries"])
-        self.usage_ = dict(state["usage"])
-        self.history_ = [QueryRecord(**record) for record in state["history"]]
+        super().load_state_dict(state)
+        return self
+
+    def _load_extra_state(self, state: Mapping[str, Any]) -> None:
+        if "usage" in state:
+            self.usage_ = dict(state["usage"])
         if self.history_:
             self.last_query_ = self.history_[-1]
         if state.get("schema_rejected"):
             self.schema_rejected_ = True
         if "rng" in state and isinstance(self.random_state, np.random.Generator):
             self.random_state.bit_generator.state = state["rng"]
-        return self
 
     # -- scikit-learn plumbing -----------------------------------------------------------
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
-        # Clients hold sockets and keys; a pickle (a saved loop) must hold neither.
-        for name in ("_backend", "_failure"):
-            state.pop(name, None)
         state["api_key"] = None
         state["client"] = None
         return state

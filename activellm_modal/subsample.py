@@ -12,13 +12,14 @@ modAL strategy and returns indices into the full pool.
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator
+
+from activellm_modal.base import QueryStrategy, query_rng
+from activellm_modal.learners import n_rows
 
 __all__ = ["SubsampledStrategy", "subsampled", "take_rows"]
 
@@ -73,14 +74,7 @@ def take_rows(X: Any, rows: np.ndarray) -> Any:
         ) from error
 
 
-def _pool_size(X: Any) -> int:
-    shape = getattr(X, "shape", None)
-    if shape is not None and len(shape) > 0:
-        return int(shape[0])
-    return len(X)
-
-
-class SubsampledStrategy(BaseEstimator):
+class SubsampledStrategy(QueryStrategy):
     """A modAL strategy that scores only a seeded random subsample of the pool.
 
     Build it with :func:`subsampled`; see there for the parameters.
@@ -93,6 +87,10 @@ class SubsampledStrategy(BaseEstimator):
     last_subsample_ : ndarray of int or None
         Full-pool rows scored in the latest query (sorted); None when the whole
         pool was scored.
+    n_queries_ : int
+        The same count as ``n_calls_`` (the family's common name);
+        :meth:`state_dict` saves it, so a resumed wrapper draws the same
+        subsamples as the original would have.
     """
 
     def __init__(
@@ -116,27 +114,26 @@ class SubsampledStrategy(BaseEstimator):
             The wrapped strategy's second return value, unchanged (one per
             index for modAL's strategies); None if it returned only indices.
         """
-        replay = self._pending_failure(X_pool, n_instances)
-        if replay is not None:
-            raise replay
-        try:
-            result = self._query(learner, X_pool, n_instances, **kwargs)
-        except Exception as error:
-            self._failure = (id(X_pool), n_instances, error)
-            raise
-        self.n_calls_ = getattr(self, "n_calls_", 0) + 1
-        return result
+        return super().__call__(learner, X_pool, n_instances, **kwargs)
 
     def _query(self, learner: Any, X_pool: Any, n_instances: int, **kwargs: Any) -> Any:
+        result = self._subsample_query(learner, X_pool, n_instances, **kwargs)
+        self._start_state()
+        self.n_queries_ += 1
+        self.n_calls_ = self.n_queries_
+        self._failure = None
+        return result
+
+    def _subsample_query(self, learner: Any, X_pool: Any, n_instances: int, **kwargs: Any) -> Any:
         if isinstance(self.n, bool) or not isinstance(self.n, int | np.integer) or self.n < 1:
             raise ValueError(f"n must be a positive int, got {self.n!r}.")
-        n_pool = _pool_size(X_pool)
+        n_pool = n_rows(X_pool)
         # Never fewer candidates than instances asked for, or the strategy would fail.
         size = max(int(self.n), int(n_instances))
         if size >= n_pool:
             self.last_subsample_ = None
             return _as_pair(self.strategy(learner, X_pool, n_instances, **kwargs))
-        rng = self._rng()
+        rng = self._subsample_rng()
         # Generator.choice without replacement uses a set-based draw for small
         # samples: O(size), no permutation of the pool. Sorted rows keep the
         # copy cache-friendly and the subsample in pool order.
@@ -153,32 +150,13 @@ class SubsampledStrategy(BaseEstimator):
             )
         return rows[local], scores
 
-    def _rng(self) -> np.random.Generator:
-        if isinstance(self.random_state, np.random.Generator):
-            return self.random_state
-        if self.random_state is None:
-            return np.random.default_rng()
+    def _subsample_rng(self) -> np.random.Generator:
         # One stream per query: a rerun repeats every query, and queries differ.
-        return np.random.default_rng([int(self.random_state), getattr(self, "n_calls_", 0)])
+        return query_rng(self.random_state, getattr(self, "n_queries_", 0))
 
-    def _pending_failure(self, X_pool: Any, n_instances: int) -> Exception | None:
-        """The error to re-raise when modAL retries a query that just failed.
-
-        modAL's ``query`` calls a strategy a second time whenever the first call
-        raises (a bare ``except``); scoring the subsample again would fail the
-        same way and cost a second full scoring.
-        """
-        failure = getattr(self, "_failure", None)
-        self._failure = None
-        if failure is None or failure[:2] != (id(X_pool), n_instances):
-            return None
-        caller = sys._getframe(2).f_globals.get("__name__", "")
-        return failure[2] if caller.startswith("modAL") else None
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
-        state.pop("_failure", None)  # an exception holds frames, which do not pickle
-        return state
+    def _load_extra_state(self, state: Mapping[str, Any]) -> None:
+        if self.n_queries_:
+            self.n_calls_ = self.n_queries_
 
 
 def _as_pair(result: Any) -> tuple[Any, Any]:

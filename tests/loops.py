@@ -32,3 +32,23 @@ def text_learner(strategy: Any) -> ActiveLearner:
         estimator=make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=500)),
         query_strategy=strategy,
     )
+
+
+class CountingBackend:
+    """An LLM backend (the documented ``complete(request)`` protocol) that answers
+    with ``answer(request)`` and keeps every request, so tests count the calls."""
+
+    def __init__(self, answer: Any = "0") -> None:
+        self.answer = answer
+        self.requests: list[Any] = []
+
+    @property
+    def calls(self) -> int:
+        return len(self.requests)
+
+    def complete(self, request: Any) -> Any:
+        from activellm_modal.llm import Completion
+
+        self.requests.append(request)
+        text = self.answer(request) if callable(self.answer) else self.answer
+        return Completion(text, prompt_tokens=10, completion_tokens=5)

@@ -250,6 +250,6 @@ def test_balance_falls_back_when_guesses_run_short_or_are_missing(llm_server, po
 def test_balance_needs_label_names(llm_server):
     with pytest.raises(ValueError, match="labels="):
         llm(llm_server, labels=None, balance="equal")(None, ["a", "b", "c"], 1)
-    with pytest.raises(ValueError, match="recap="):
+    with pytest.raises(ValueError, match="'recap' parameter"):
         llm(llm_server, recap="everything")(None, ["a", "b", "c"], 1)
     assert llm_server.chat_requests == []

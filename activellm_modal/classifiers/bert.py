@@ -219,6 +219,13 @@ class BertClassifier(NeuralNetClassifier):
 
     # ------------------------------------------------------------------ fitting
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> BertClassifier:
+        # modAL's first teach checks its input before fit: patch it on creation.
+        from activellm_modal.compat import auto_patch
+
+        auto_patch()
+        return super().__new__(cls)
+
     def fit(self, X: Any, y: Any, **fit_params: Any) -> BertClassifier:
         """Fine-tune the pre-trained model on texts ``X`` with labels ``y``.
 
