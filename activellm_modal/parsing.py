@@ -152,10 +152,15 @@ _EXAMPLE_RE = re.compile(
     r"|for\sinstance|such\sas|format\s(?:like|as|is|would\sbe)|in\sthe\sform(?:at)?\sof)",
     re.IGNORECASE,
 )
+# A label that names its list as the answer; the last such list is the final one.
+_FINAL_LABEL_RE = re.compile(
+    r"\b(?:final|answer|my\s(?:selection|picks?|choices?)|selected(?:\s(?:positions|instances))?\s?:)",
+    re.IGNORECASE,
+)
 _BARE_NOT_RE = re.compile(r"\b(?:not|never|avoid(?:ing)?|except|instead\sof)\W{0,3}$", re.I)
 # Quoted text is data (an instance quoted with "answer 0,1,2" in it), not an answer.
 _LETTERS_RE = re.compile(r"[A-Za-z]{2}")
-_QUOTED_RE = re.compile(r"\"[^\"\n]*\"|“[^”\n]*”|«[^»\n]*»")
+_QUOTE_PAIRS = (('"', '"'), ("“", "”"), ("«", "»"))
 #: The roles a candidate list can have; only "selection" is ever returned as picks.
 ROLES = ("selection", "rejected", "runners-up", "example", "quoted")
 _BULLET_ONLY_RE = re.compile(_BULLET)
@@ -241,6 +246,7 @@ class _Block:
     has_text: list[bool] = field(default_factory=list)  # per item: text after the number?
     n_clipped: int = 0  # range members >= n_presented, counted but not listed
     role: str = "selection"  # see ROLES
+    final: bool = False  # labelled as the answer ("Final answer:", "My selection:")
 
 
 def parse_selection(answer: str, n_presented: int, k: int) -> list[int]:
@@ -729,16 +735,35 @@ def _list_hit(
     if in_prose and not standalone and not _LIST_SEP_RE.search(match.group(group)):
         return []
     values, clipped = _values_of(match.group(group), limit)
-    return [_Block("list", values, standalone, n_clipped=clipped, role=_role_of(line, start))]
+    block = _Block("list", values, standalone, n_clipped=clipped, role=_role_of(line, start))
+    block.final = standalone and _FINAL_LABEL_RE.search(line, max(0, start - 40), start) is not None
+    return [block]
+
+
+def _in_quoted_text(line: str, start: int) -> bool:
+    """Whether ``start`` lies inside a quoted text on its line.
+
+    A quoted list ("24, 47, 96") is the answer in quotes; quoted words are a
+    text. Only C-level string scans: a line may hold thousands of runs.
+    """
+    for opening, closing in _QUOTE_PAIRS:
+        if opening == closing:
+            if line.count(opening, 0, start) % 2 == 0:
+                continue
+            begin = line.rfind(opening, 0, start)
+        else:
+            begin = line.rfind(opening, 0, start)
+            if begin < line.rfind(closing, 0, start):
+                continue
+        end = line.find(closing, start)
+        if begin >= 0 and end >= 0 and _LETTERS_RE.search(line, begin, end):
+            return True
+    return False
 
 
 def _role_of(line: str, start: int, rest: str = "") -> str:
     """The role of a list starting at ``start``: what its label (or remark) says."""
-    # A quoted list ("24, 47, 96") is the answer in quotes; quoted words are a text.
-    if any(
-        m.start() < start < m.end() and _LETTERS_RE.search(m.group())
-        for m in _QUOTED_RE.finditer(line)
-    ):
+    if _in_quoted_text(line, start):
         return "quoted"
     window = line[max(0, start - _MAX_LABEL) : start]
     # Only the words since the previous number label this list ("1, 2. Not 3, 5").
@@ -874,8 +899,17 @@ def _choose(blocks: list[_Block], n_presented: int, k: int) -> tuple[list[int], 
     enough = max(1, math.ceil(k / 2))
     references = _references(blocks, distinct, k)
     latest_first = [i for i in reversed(range(len(blocks))) if not references[i]]
-    # The last answer-sized candidate; failing that, the last one that fills its line.
-    final = next((i for i in latest_first if len(distinct[i]) >= enough), None)
+    # The last answer-sized candidate that fills its line (a mention in prose after the
+    # answer, "I ignored instance 7", is no answer); then any answer-sized one; failing
+    # that, the last one that fills its line.
+    final = next((i for i in latest_first if len(distinct[i]) >= enough and blocks[i].final), None)
+    if final is None:
+        final = next(
+            (i for i in latest_first if len(distinct[i]) >= enough and blocks[i].standalone),
+            None,
+        )
+    if final is None:
+        final = next((i for i in latest_first if len(distinct[i]) >= enough), None)
     if final is None:
         final = next((i for i in latest_first if blocks[i].standalone), len(blocks) - 1)
 

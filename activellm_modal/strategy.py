@@ -908,6 +908,7 @@ class ActiveLLM(QueryStrategy):
         # Rebuilt whenever a parameter it depends on changed (set_params after a query).
         key = (
             id(self.backend),
+            getattr(self.backend, "model", None),
             self.model,
             self.base_url,
             self.api_key,
@@ -937,7 +938,8 @@ class ActiveLLM(QueryStrategy):
                 max_tokens=self.max_tokens,
             )
         if self.cache_dir is not None:
-            backend = CachedBackend(backend, AnswerCache(self.cache_dir), model=self.model)
+            model = getattr(self.backend, "model", None) or self.model
+            backend = CachedBackend(backend, AnswerCache(self.cache_dir), model=str(model))
         self._backend = (key, backend)
         return backend
 
@@ -954,9 +956,9 @@ class ActiveLLM(QueryStrategy):
             )
         if record.n_filled and record.answer is not None:
             record.notes.append(
-                f"The LLM named {len(record.indices) - record.n_filled} usable distinct "
-                f"positions of the {min(k, len(record.indices))} needed; {record.n_filled} were "
-                "filled at random from the presented instances (see last_query_.answer)."
+                f"The LLM named {len(record.indices) - record.n_filled} valid distinct "
+                f"positions of the {k} asked for; {record.n_filled} were filled at random "
+                "from the presented instances (see last_query_.answer)."
             )
         if record.degenerate:
             record.notes.append(

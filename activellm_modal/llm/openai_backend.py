@@ -8,9 +8,11 @@ import random
 import time
 from typing import Any
 
+from sklearn.base import BaseEstimator
+
 from activellm_modal.exceptions import LLMEndpointError
 from activellm_modal.llm.base import Completion, LLMRequest
-from activellm_modal.llm.secrets import redact
+from activellm_modal.llm.secrets import mask, redact
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +29,7 @@ _HINTS = {
 }
 
 
-class OpenAIBackend:
+class OpenAIBackend(BaseEstimator):
     """Chat completions from an OpenAI-compatible endpoint, with bounded retries.
 
     Parameters
@@ -67,7 +69,7 @@ class OpenAIBackend:
 
     def __init__(
         self,
-        model: str,
+        model: str = "gpt-4o",
         *,
         base_url: str | None = None,
         api_key: str | None = None,
@@ -82,7 +84,12 @@ class OpenAIBackend:
     ) -> None:
         if max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {max_retries}.")
+        # Parameters only, under their own names: a nested estimator parameter
+        # (ActiveLLM(backend=OpenAIBackend(...)), set_params(backend__model=...)).
         self.model = model
+        self.base_url = base_url
+        self.api_key = api_key
+        self.client = client
         self.timeout = timeout
         self.max_retries = max_retries
         self.backoff = backoff
@@ -90,36 +97,62 @@ class OpenAIBackend:
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.extra_body = extra_body
-        self._secret = api_key
-        self._client = client
-        self._base_url = base_url
-        self._ready: Any = None
 
     @property
     def endpoint(self) -> str:
         """The endpoint's base URL, for messages (never with credentials)."""
-        if self._client is not None:
-            return str(self._client.base_url).rstrip("/")
-        url = self._base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
+        if self.client is not None:
+            return str(self.client.base_url).rstrip("/")
+        url = self.base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
         return url.rstrip("/")
 
     @property
-    def client(self) -> Any:
-        """The ``openai.OpenAI`` client, made on first use."""
-        if self._ready is None:
-            if self._client is None:
-                self._ready = self._make_client()
+    def _secret(self) -> str | None:
+        if self.client is not None:
+            return getattr(self.client, "api_key", None)
+        return self.api_key or os.environ.get("OPENAI_API_KEY")
+
+    @property
+    def ready_client(self) -> Any:
+        """The ``openai.OpenAI`` client, made on first use and whenever its settings change."""
+        key = (self.base_url, self.api_key, id(self.client), self.timeout)
+        ready = getattr(self, "_ready", None)
+        if ready is None or ready[0] != key:
+            if self.client is None:
+                made = self._make_client()
             else:
                 # Our loop does the retrying; the client's own would multiply the calls.
-                self._ready = self._client.with_options(max_retries=0, timeout=self.timeout)
-                self._secret = getattr(self._client, "api_key", None)
-        return self._ready
+                made = self.client.with_options(max_retries=0, timeout=self.timeout)
+            self._ready = ready = (key, made)
+        return ready[1]
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        # A pickle holds neither the key nor a client (sockets, and the key again).
+        state.pop("_ready", None)
+        state["api_key"] = None
+        state["client"] = None
+        return state
+
+    def __repr__(self, N_CHAR_MAX: int = 700) -> str:
+        params = self.get_params(deep=False)
+        shown = [f"{self.model!r}"]
+        for name in ("base_url", "timeout", "max_retries", "temperature", "max_tokens"):
+            if params[name] != OpenAIBackend.__init__.__kwdefaults__[name]:
+                shown.append(f"{name}={params[name]!r}")
+        if self.api_key is not None:
+            shown.append(f"api_key={mask(self.api_key)!r}")
+        return f"OpenAIBackend({', '.join(shown)})"
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, str]:
+        # scikit-learn's HTML view lists parameter values; the key must not show there.
+        return {"text/plain": repr(self)}
 
     def _make_client(self) -> Any:
         import openai
 
-        base_url = self._base_url or os.environ.get("OPENAI_BASE_URL")
-        key = self._secret or os.environ.get("OPENAI_API_KEY")
+        base_url = self.base_url or os.environ.get("OPENAI_BASE_URL")
+        key = self.api_key or os.environ.get("OPENAI_API_KEY")
         if not key:
             if not base_url:
                 raise LLMEndpointError(
@@ -127,14 +160,13 @@ class OpenAIBackend:
                     "api_key=...; for a local server pass base_url='http://HOST:PORT/v1'."
                 )
             key = NO_KEY
-        self._secret = key
         return openai.OpenAI(base_url=base_url, api_key=key, max_retries=0, timeout=self.timeout)
 
     def complete(self, request: LLMRequest) -> Completion:
         """Send the request, retrying transient failures, and return the answer."""
         import openai
 
-        client = self.client
+        client = self.ready_client
         kwargs: dict[str, Any] = {"model": self.model, "messages": request.messages}
         if request.response_format is not None:
             kwargs["response_format"] = request.response_format
