@@ -11,7 +11,6 @@ from modAL.uncertainty import margin_sampling, uncertainty_sampling
 from sklearn.base import clone
 
 from activellm_modal import ActiveLLM, LLMEndpointError
-from activellm_modal.compat import patch_modal
 from activellm_modal.hybrid import HybridStrategy
 from tests.loops import scripted_llm, text_learner
 from tests.openai_server import Status, pick_longest
@@ -19,15 +18,7 @@ from tests.openai_server import Status, pick_longest
 N = 10
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _modal_on_this_stack():
-    patch_modal()
-
-
-@pytest.fixture(scope="module")
-def pool(sst2_train):
-    head = sst2_train.head(400)
-    return head["text"].to_numpy(dtype=object), head["label"].to_numpy()
+POOL_SIZE = 400  # rows of SST-2 train in the shared `pool` fixture
 
 
 def llm(server, **params) -> ActiveLLM:

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from activellm_modal import ActiveLLM, SelectionWarning
-from activellm_modal.compat import patch_modal
 from activellm_modal.prompt import sanitize
 from tests.loops import scripted_llm, text_learner
 from tests.openai_server import Reply, pick_longest, shown_positions
@@ -18,17 +17,6 @@ from tests.openai_server import Reply, pick_longest, shown_positions
 N = 8
 LABELS = ["negative", "positive"]
 _LINE = re.compile(r"^\[(\d+)\] (.*)$", re.MULTILINE)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _modal_on_this_stack():
-    patch_modal()
-
-
-@pytest.fixture(scope="module")
-def pool(sst2_train):
-    head = sst2_train.head(300)
-    return head["text"].to_numpy(dtype=object), head["label"].to_numpy()
 
 
 def llm(server, **params) -> ActiveLLM:

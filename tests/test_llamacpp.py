@@ -52,12 +52,6 @@ def llamacpp(tmp_path_factory) -> Iterator[LlamaCppServer]:
     server.close()
 
 
-@pytest.fixture(scope="module")
-def pool(sst2_train):
-    head = sst2_train.head(300)
-    return head["text"].to_numpy(dtype=object), head["label"].to_numpy()
-
-
 def smollm2(server: LlamaCppServer, **params) -> ActiveLLM:
     return ActiveLLM(
         model="smollm2",

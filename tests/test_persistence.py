@@ -5,18 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from activellm_modal.compat import patch_modal
 from activellm_modal.hybrid import HybridStrategy
 from activellm_modal.persistence import load_loop, save_loop
 from tests.loops import scripted_llm, text_learner
 from tests.openai_server import pick_longest
 
 SECRET = "sk-persist-0123456789SECRET"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _modal_on_this_stack():
-    patch_modal()
 
 
 def one_round(learner, X, y, mask, n=6):

@@ -28,15 +28,9 @@ from activellm_modal import (
 )
 from activellm_modal.sampling import duplicate_key
 from tests.loops import CountingBackend, text_learner
+from tests.openai_server import Reply
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _modal_on_this_stack():
-    from activellm_modal.compat import patch_modal
-
-    patch_modal()
 
 
 TEXTS = [f"review number {word} of the film" for word in "abcdefghijklmnopqrst"]
@@ -202,12 +196,53 @@ def test_set_params_backend_after_a_query_takes_effect():
 
 
 def test_set_params_model_after_a_query_takes_effect(llm_server):
-    llm_server.default = lambda body: __import__("tests.openai_server").openai_server.Reply("0")
+    llm_server.default = lambda body: Reply("0")
     strategy = ActiveLLM(model="one", base_url=llm_server.url, api_key="sk-x", max_retries=0)
     strategy.select(TEXTS, 1)
     strategy.set_params(model="two")
     strategy.select(TEXTS, 1)
     assert [r["body"]["model"] for r in llm_server.chat_requests] == ["one", "two"]
+
+
+def test_backend_is_a_nested_parameter(llm_server):
+    from activellm_modal.llm import OpenAIBackend
+
+    llm_server.default = lambda body: Reply("0")
+    secret = "sk-nested-0123456789SECRET"
+    backend = OpenAIBackend("one", base_url=llm_server.url, api_key=secret, max_retries=0)
+    strategy = ActiveLLM(backend=backend, random_state=0)
+    assert strategy.get_params()["backend__model"] == "one"
+    strategy.select(TEXTS, 1)
+    strategy.set_params(backend__model="two", backend__temperature=0.5)
+    strategy.select(TEXTS, 1)
+    bodies = [r["body"] for r in llm_server.chat_requests]
+    assert [b["model"] for b in bodies] == ["one", "two"] and bodies[1]["temperature"] == 0.5
+    twin = clone(strategy)
+    assert twin.backend is not backend and twin.backend.model == "two"
+    for text in (repr(strategy), repr(backend)):
+        assert secret not in text
+    restored = pickle.loads(pickle.dumps(strategy))
+    assert restored.backend.api_key is None and secret.encode() not in pickle.dumps(strategy)
+
+
+@pytest.mark.parametrize(
+    ("params", "name"),
+    [
+        ({"n_presented": 0}, "n_presented"),
+        ({"output": "poem"}, "output"),
+        ({"recap": "all"}, "recap"),
+        ({"oversample": 0.5}, "oversample"),
+        ({"max_chars": 5}, "max_chars"),
+        ({"fallback": "nearest"}, "fallback"),
+        ({"random_state": -1}, "random_state"),
+    ],
+)
+def test_parameters_are_validated_declaratively_before_any_call(params, name):
+    backend = CountingBackend("0")
+    strategy = ActiveLLM(backend=backend, **params)  # __init__ only stores
+    with pytest.raises(ValueError, match=f"'{name}' parameter of ActiveLLM"):
+        text_learner(strategy).query(np.array(TEXTS, dtype=object), n_instances=1)
+    assert backend.calls == 0
 
 
 def test_every_stopping_criterion_clones():

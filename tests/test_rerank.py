@@ -16,7 +16,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from activellm_modal import SelectionWarning
-from activellm_modal.compat import patch_modal
 from activellm_modal.prompt import sanitize
 from activellm_modal.rerank import LLMReRanker
 from tests.loops import scripted_llm
@@ -24,17 +23,6 @@ from tests.openai_server import Reply, pick_longest, shown_positions
 
 N = 6
 _LINE = re.compile(r"^\[(\d+)\] (?:\(uncertainty ([\d.]+)\) )?(.*)$", re.MULTILINE)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _modal_on_this_stack():
-    patch_modal()
-
-
-@pytest.fixture(scope="module")
-def pool(sst2_train):
-    head = sst2_train.head(300)
-    return head["text"].to_numpy(dtype=object), head["label"].to_numpy()
 
 
 llm = scripted_llm

@@ -18,22 +18,13 @@ from activellm_modal import (
     LLMEndpointError,
     SelectionWarning,
 )
-from activellm_modal.compat import patch_modal
 from tests.loops import scripted_llm, text_learner
 from tests.openai_server import Garbage, Reply, Stall, Status, pick_longest, shown_positions
 
 SECRET = "sk-test-0123456789abcdefSECRET"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _modal_on_this_stack():
-    patch_modal()
-
-
-@pytest.fixture(scope="module")
-def pool(sst2_train):
-    head = sst2_train.head(600)
-    return head["text"].to_numpy(dtype=object), head["label"].to_numpy()
+POOL_SIZE = 600  # rows of SST-2 train in the shared `pool` fixture
 
 
 def strategy_for(server, **params) -> ActiveLLM:
