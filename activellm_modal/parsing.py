@@ -109,6 +109,8 @@ _LEAD_RE = re.compile(
 # A number and a remark: "3: They may not be friendly.", "[3] text", "67 (strong)".
 # "3. text" is deliberately absent: that is an enumerator, not an instance.
 _NUMBER_TEXT_RE = re.compile(r"(?:\[\s?-?\d+\s?\]|#?-?\d+\s?[:=]|#?-?\d+\s\(|#?-?\d+\s-\s)")
+# A whole quoted text, then its position in parentheses, alone on its line.
+_QUOTED_ITEM_RE = re.compile(r"(?:[-*+•]\s*)?[\"“][^\"“”\n]{3,}[\"”]\s?\((\d{1,4})\)\W*$")
 _BARE_RE = re.compile(r"(?:[-*+]\s|[•▪◦‣]\s?)?(?:\[\s?)?#?(-?\d+)(?:\s?\])?\s?[.,;]?\s*$")
 # One number after a label without digits: "Final answer: 7", "Selected = [3]".
 _LABELLED_SINGLE_RE = re.compile(
@@ -801,6 +803,10 @@ def _scan_line(line: str, limit: int) -> list[_Block]:
             else:
                 kind = "bare" if _BARE_RE.match(line, indent) else "bullet"
             return _item_hit(kind, line, elem, limit)
+    quoted = _QUOTED_ITEM_RE.match(line, indent)
+    if quoted is not None:
+        # '* "It was to the student ..." (41)': a copied text followed by its position.
+        return [_Block("quoted-item", [_to_int(quoted.group(1))], True, [True])]
     bare = _BARE_RE.match(line, indent)
     if bare is not None:
         return [_Block("bare", [_to_int(bare.group(1))], True, [False])]
@@ -932,6 +938,11 @@ def _choose(blocks: list[_Block], n_presented: int, k: int) -> tuple[list[int], 
     values = [v for i in picked for v in blocks[i].values]
     clipped = sum(blocks[i].n_clipped for i in picked)
     if len(picked) > 1:
+        main = blocks[final].values
+        if picked[0] == final and len(main) >= 3 and main == sorted(set(main)):
+            # An answer listed in position order carries no ranking; a later "one more"
+            # joins it in that order, as a reader adding it to the list would.
+            values = sorted(values)
         return values, clipped, "merged"
     return values, clipped, "list" if blocks[final].kind == "list" else "items"
 

@@ -43,6 +43,13 @@ def test_only_the_selection_is_read(answer: str, k: int, expected: list[int]) ->
     assert parse_selection(answer, 200, k) == expected
 
 
+def test_a_follow_up_pick_joins_a_list_in_position_order_at_its_place() -> None:
+    answer = 'Final: 2, 5, 9, 14\n\nOne more please\n*  "It was the best advice." (7)'
+    assert parse_selection(answer, 200, 5) == [2, 5, 7, 9, 14]
+    ranked = 'Final: 9, 2, 14, 5\n\nOne more please\n*  "It was the best advice." (7)'
+    assert parse_selection(ranked, 200, 5) == [9, 2, 14, 5, 7]
+
+
 def test_thousands_in_prose_still_read_as_one_number() -> None:
     assert parse_selection("About 6,500 troops were sent.\nAnswer: 3, 4", 200, 2) == [3, 4]
 
