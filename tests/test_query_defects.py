@@ -132,6 +132,16 @@ def test_a_non_text_row_fails_before_the_call_whether_sampled_or_not(bad):
     assert backend.calls == 0
 
 
+def test_a_missing_value_in_a_string_series_fails_up_front():
+    import pandas as pd
+
+    pool = pd.Series([*TEXTS, None], dtype="string")
+    backend = CountingBackend("0")
+    with pytest.raises(InvalidPoolError, match=r"row 20"):
+        ActiveLLM(backend=backend, n_presented=2)(None, pool, 1)
+    assert backend.calls == 0
+
+
 # -- 10: prompt length is bounded --------------------------------------------------------
 
 
