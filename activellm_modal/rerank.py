@@ -23,7 +23,7 @@ from activellm_modal.hybrid import (
     usage_delta,
     usage_of,
 )
-from activellm_modal.learners import is_fitted, n_labelled
+from activellm_modal.learners import is_fitted, n_labelled, n_rows
 from activellm_modal.strategy import ActiveLLM
 
 logger = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ class LLMReRanker(QueryStrategy):
             reason = "the learner is not fitted, so there is no shortlist: cold start"
             indices, scores = self.llm(learner, X_pool, n_instances)
         else:
-            size = min(max(self.shortlist_size, n_instances), len(X_pool))
+            size = min(max(self.shortlist_size, n_instances), n_rows(X_pool))
             candidates, uncertainty = as_pair(
                 self.shortlist(learner, X_pool, n_instances=size, **kwargs)
             )
