@@ -8,7 +8,7 @@ import math
 import time
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from numbers import Integral, Real
 from os import PathLike
 from typing import Any, ClassVar
@@ -23,11 +23,13 @@ from activellm_modal.learners import labelled_data
 from activellm_modal.llm.base import Completion, LLMBackend, LLMRequest
 from activellm_modal.llm.cache import AnswerCache, CachedBackend
 from activellm_modal.llm.secrets import mask
+from activellm_modal.planning import Plan, plan_prompt
 from activellm_modal.pool import DEFAULT_PAIR_LABELS, TextPool
-from activellm_modal.presentation import Shown, clip, show_candidates, show_sample
+from activellm_modal.presentation import Shown, show_candidates, show_sample
 from activellm_modal.prompt import OUTPUT_STYLES, build_messages, picks_schema, selection_schema
 from activellm_modal.reader import read_nominations
 from activellm_modal.recap import RECAP_MODES, Labelled, labelled_from
+from activellm_modal.records import QueryRecord
 from activellm_modal.sampling import Presenter, Sampler, duplicate_key, random_sampler
 from activellm_modal.selection import (
     Fallback,
@@ -41,93 +43,11 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass
-class QueryRecord:
-    """What one query did, kept in ``last_query_`` and ``history_``.
-
-    Attributes
-    ----------
-    indices : list of int
-        The pool rows returned, in the order returned.
-    presented : list of int
-        The pool rows shown to the LLM; prompt position ``p`` is ``presented[p]``.
-    answer : str or None
-        The LLM's raw answer (None when no call was needed).
-    positions : list of int
-        Every valid distinct position the answer selects, in answer order
-        (not cut to ``n_instances``: recapped ones are dropped first).
-    n_filled : int
-        How many instances the fallback had to add.
-    degenerate : bool
-        The answer was a trivial run such as the first k positions.
-    cached : bool
-        The answer came from the cache or a recording.
-    prompt_tokens, completion_tokens : int
-        Token usage of this query.
-    seconds : float
-        Wall time of the LLM call.
-    notes : list of str
-        Anything the user was warned about.
-    recap : str
-        The recap mode of this query.
-    n_recap : int
-        Labelled instances shown in the recap.
-    prompt_rows : list of int or None
-        Under ``recap="indices"``, the pool row at each prompt position (-1 for
-        an already-labelled instance shown again); None when prompt position
-        ``p`` is simply ``presented[p]``.
-    n_recap_picks : int
-        Already-labelled instances the LLM chose (dropped and filled).
-    guessed_labels : list of str or None
-        With ``balance``, the LLM's label guess for each returned index (None
-        where it gave none or the index was filled).
-    quota : dict or None
-        With ``balance``, the per-label quota of this query.
-    n_calls : int
-        LLM calls this query made (0 when there was nothing to choose; 2 only
-        when ``reask_degenerate`` re-asked).
-    n_truncated : int
-        Presented texts cut to ``max_chars``.
-    """
-
-    indices: list[int]
-    presented: list[int]
-    answer: str | None = None
-    positions: list[int] = field(default_factory=list)
-    n_filled: int = 0
-    degenerate: bool = False
-    cached: bool = False
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    seconds: float = 0.0
-    model: str = ""
-    notes: list[str] = field(default_factory=list)
-    recap: str = "none"
-    n_recap: int = 0
-    prompt_rows: list[int] | None = None
-    n_recap_picks: int = 0
-    guessed_labels: list[str | None] | None = None
-    quota: dict[str, int] | None = None
-    n_calls: int = 1
-    n_truncated: int = 0
-
-
-@dataclass
-class _Plan:
-    """One prompt: what is shown at each position, and what else the prompt says."""
-
-    texts: list[str]
-    new_index: list[int]  # prompt position -> index into the presented rows, -1 for a recap
-    notes: list[str] | None = None
-    options: dict[str, Any] = field(default_factory=dict)
-    n_recap: int = 0
-
-
-@dataclass
 class _Answer:
     """The LLM step's outcome: what was shown and asked, the answer, what it nominates."""
 
     shown: Shown
-    plan: _Plan
+    plan: Plan
     completion: Completion
     seconds: float
     picks: Picks  # prompt positions, as read
@@ -599,7 +519,7 @@ class ActiveLLM(QueryStrategy):
     def _answer(
         self,
         shown: Shown,
-        plan: _Plan,
+        plan: Plan,
         labelled: Labelled,
         rng: np.random.Generator,
         k: int,
@@ -826,42 +746,23 @@ class ActiveLLM(QueryStrategy):
         rng: np.random.Generator,
         notes_meaning: str | None,
         context: str | None,
-    ) -> _Plan:
-        """The prompt step's content: the shown texts, the recap, the notes."""
-        texts, notes = shown.texts, shown.notes
-        plan = _Plan(list(texts), list(range(len(texts))), notes)
-        if notes is not None:
-            plan.options.update(notes_meaning=notes_meaning)
-        if context:
-            plan.options.update(context=context)
-        recent = labelled.recent(self.max_recap) if self.recap != "none" else Labelled()
-        if not len(recent):
-            return plan
-        plan.n_recap = len(recent)
-        mode = self.recap
-        if mode == "labels" and recent.labels is None:
-            mode = "texts"  # labels unknown (no y_training): show the texts alone
-        if mode in ("texts", "labels"):
-            plan.options.update(recap=clip(recent.texts, self.max_chars)[0])
-            if mode == "labels":
-                plan.options.update(recap_labels=recent.labels, label_counts=labelled.counts())
-            return plan
-        # Index recap: the labelled texts are mixed into the numbered instances at random
-        # places, and their positions are listed as taken.
-        n = len(texts)
-        recap_texts = clip(recent.texts, self.max_chars)[0]
-        order = rng.permutation(n + len(recent)).tolist()
-        plan.texts = [texts[j] if j < n else recap_texts[j - n] for j in order]
-        plan.new_index = [j if j < n else -1 for j in order]
-        if notes is not None:
-            plan.notes = [notes[j] if j < n else "already labelled" for j in order]
-        plan.options.update(labelled_positions=[p for p, j in enumerate(order) if j >= n])
-        return plan
+    ) -> Plan:
+        """The prompt step (:func:`~activellm_modal.planning.plan_prompt`)."""
+        return plan_prompt(
+            shown,
+            labelled,
+            rng,
+            recap=self.recap,
+            max_recap=self.max_recap,
+            max_chars=self.max_chars,
+            notes_meaning=notes_meaning,
+            context=context,
+        )
 
     def _proportions(self) -> Mapping[str, float] | None:
         return self.balance if isinstance(self.balance, Mapping) else None
 
-    def _ask(self, plan: _Plan, k: int, budget: int | None = None) -> tuple[Completion, float]:
+    def _ask(self, plan: Plan, k: int, budget: int | None = None) -> tuple[Completion, float]:
         structured = self.structured_output and not getattr(self, "schema_rejected_", False)
         messages = build_messages(
             plan.texts,
