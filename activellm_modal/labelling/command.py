@@ -83,30 +83,33 @@ def run(args: argparse.Namespace) -> int:
         raise LabellingError("pass --labels with the label names, e.g. --labels negative,positive.")
     labels = parse_labels(args.labels if args.labels is not None else data.labels)
     classifier = _classifier(args.classifier)
-    db = args.db or Path(f"{Path(str(args.data)).stem}-labels.sqlite")
-    store = LabelStore.open(
-        db, fingerprint=data.fingerprint, labels=labels, source=data.source, n_texts=len(data)
-    )
-    if args.export:
-        path = store.export(args.export)
-        print(f"wrote {len(store.labelled())} labels to {path}")
-        return 0
     if args.strategy in ("paper", "hybrid") and not (args.base_url or recordings):
         from activellm_modal.labelling.strategies import build_strategy
 
         build_strategy(args.strategy, StrategyContext())  # raises the message naming the fix
-    cache_dir = args.cache_dir or _default_cache()
-    context = StrategyContext(
-        seed=args.seed,
-        labels=labels,
-        base_url=args.base_url,
-        model=args.model,
-        recordings=recordings,
-        cache_dir=str(cache_dir / "llm") if args.base_url else None,
+    db = args.db or Path(f"{Path(str(args.data)).stem}-labels.sqlite")
+    store = LabelStore.open(
+        db, fingerprint=data.fingerprint, labels=labels, source=data.source, n_texts=len(data)
     )
-    return serve(
-        data, store, args, classifier=classifier, context=context, cache_dir=cache_dir / "emb"
-    )
+    try:
+        if args.export:
+            path = store.export(args.export)
+            print(f"wrote {len(store.labelled())} labels to {path}")
+            return 0
+        cache_dir = args.cache_dir or _default_cache()
+        context = StrategyContext(
+            seed=args.seed,
+            labels=labels,
+            base_url=args.base_url,
+            model=args.model,
+            recordings=recordings,
+            cache_dir=str(cache_dir / "llm") if args.base_url else None,
+        )
+        return serve(
+            data, store, args, classifier=classifier, context=context, cache_dir=cache_dir / "emb"
+        )
+    finally:
+        store.close()
 
 
 def serve(data: Any, store: Any, args: argparse.Namespace, **session_args: Any) -> int:
@@ -140,7 +143,6 @@ def serve(data: Any, store: Any, args: argparse.Namespace, **session_args: Any) 
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     finally:
         session.stop()
-        store.close()
     return 0
 
 
