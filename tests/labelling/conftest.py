@@ -73,7 +73,15 @@ class LabelServer:
     def start(self, timeout: float = 60.0) -> LabelServer:
         handle = self.log.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "activellm_modal", "label", *self.args, "--port", str(self.port)],
+            [
+                sys.executable,
+                "-m",
+                "activellm_modal",
+                "label",
+                *self.args,
+                "--port",
+                str(self.port),
+            ],
             stdout=handle,
             stderr=subprocess.STDOUT,
             env=self.env,

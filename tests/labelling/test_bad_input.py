@@ -23,15 +23,22 @@ def _csv(path: Path, text: str) -> Path:
 @pytest.mark.parametrize(
     ("content", "extra", "message"),
     [
-        ("id,review\n1,great\n", [], "has no column 'text' (columns: id, review): pass --text-column"),
+        (
+            "id,review\n1,great\n",
+            [],
+            "has no column 'text' (columns: id, review): pass --text-column",
+        ),
         ("", [], "is empty"),
         ("text\n", [], "holds no text to label"),
         ("text\n\n  \n", [], "holds no text to label"),
         ("text\ngreat\n", ["--labels", "pos,neg,pos"], "--labels lists 'pos' twice"),
         ("text\ngreat\n", ["--labels", "pos"], "needs at least two label names"),
         ("text\ngreat\n", ["--labels", "a,b", "--classifier", "sklearn.nope.X"], "cannot create"),
-        ("text\ngreat\n", ["--labels", "a,b", "--classifier", "sklearn.decomposition.PCA"],
-         "no scikit-learn classifier"),
+        (
+            "text\ngreat\n",
+            ["--labels", "a,b", "--classifier", "sklearn.decomposition.PCA"],
+            "no scikit-learn classifier",
+        ),
         ("text\ngreat\n", ["--labels", "a,b", "--batch-size", "0"], "--batch-size 0"),
         ("text\ngreat\n", ["--labels", "a,b", "--base-url", "http://x"], "both --base-url and"),
     ],
@@ -68,7 +75,9 @@ def test_database_of_other_data_is_refused_and_kept(tmp_path: Path, capsys) -> N
     second = _csv(tmp_path / "second.csv", "text\nsomething else\n")
     db = tmp_path / "labels.sqlite"
     out = tmp_path / "out.csv"
-    assert main(["label", str(first), "--labels", "a,b", "--db", str(db), "--export", str(out)]) == 0
+    assert (
+        main(["label", str(first), "--labels", "a,b", "--db", str(db), "--export", str(out)]) == 0
+    )
     before = db.read_bytes()
     code, err = _run([str(second), "--labels", "a,b", "--db", str(db)], capsys)
     assert code == 2 and "was made for other data" in err and "nothing was changed" in err
@@ -97,4 +106,7 @@ def test_shared_task_slice_keeps_the_recorded_rows(shared_dir: Path) -> None:
     data = load_data("sst2", limit=20, data_dir=shared_dir / "datasets", keep_rows=[67254, 5])
     assert data.rows.tolist() == [*range(20), 67254]
     assert data.labels == ["negative", "positive"] and data.task == "sst2"
-    assert data.fingerprint != load_data("sst2", limit=20, data_dir=shared_dir / "datasets").fingerprint
+    assert (
+        data.fingerprint
+        != load_data("sst2", limit=20, data_dir=shared_dir / "datasets").fingerprint
+    )

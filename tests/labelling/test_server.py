@@ -39,7 +39,9 @@ def test_two_tabs_labelling_at_once_lose_and_double_nothing(
                     state = http.get("/api/state").json()
                     continue
                 row = state["item"]["row"]
-                answer = http.post("/api/label", json={"row": row, "label": label, "client": client})
+                answer = http.post(
+                    "/api/label", json={"row": row, "label": label, "client": client}
+                )
                 if answer.status_code == 200:
                     confirmed[client].append((row, label))
                 else:
@@ -120,7 +122,9 @@ def test_api_key_never_reaches_page_log_or_database(
     seen = [httpx.get(server.url + path).text for path in ("/", "/static/app.js", "/api/state")]
     for _ in range(5):
         state = httpx.get(server.url + "/api/state").json()
-        httpx.post(server.url + "/api/label", json={"row": state["item"]["row"], "label": "positive"})
+        httpx.post(
+            server.url + "/api/label", json={"row": state["item"]["row"], "label": "positive"}
+        )
     seen.append(httpx.get(server.url + "/api/export.jsonl").text)
     server.stop()
     stored = b"".join(path.read_bytes() for path in tmp_path.glob("labels.sqlite*"))

@@ -24,7 +24,9 @@ def pool(pool_csv: Path) -> LabelData:
 
 @pytest.fixture(scope="session")
 def truth(sst2_train) -> dict[int, str]:
-    return {int(i): LABELS[int(y)] for i, y in zip(sst2_train["idx"], sst2_train["label"])}
+    return {
+        int(i): LABELS[int(y)] for i, y in zip(sst2_train["idx"], sst2_train["label"], strict=True)
+    }
 
 
 def _session(path: Path, data: LabelData, cache: Path, **kwargs) -> LabellingSession:
@@ -77,7 +79,9 @@ def test_default_strategy_kmeans_then_uncertainty_with_cv(
             return model.predict_proba(table.lookup(list(X)))
 
     picks, _ = uncertainty_sampling(Learner(), texts[rest], n_instances=6)
-    assert sorted(item.row for item in second) == sorted(pool.rows[np.asarray(rest)[picks]].tolist())
+    assert sorted(item.row for item in second) == sorted(
+        pool.rows[np.asarray(rest)[picks]].tolist()
+    )
 
     labelled += _label_pending(session, truth)
     assert session.wait_idle(120)

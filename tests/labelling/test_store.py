@@ -140,7 +140,7 @@ def test_export_and_load_back_into_modal(store: LabelStore, tmp_path: Path) -> N
     assert csv_text[1].startswith("10,great,pos,0,0,random,random,")
     lines = store.export(tmp_path / "out.jsonl").read_text().splitlines()
     assert [json.loads(line)["label"] for line in lines] == ["pos", "neg"]
-    with pytest.raises(LabellingError, match=".csv or .jsonl"):
+    with pytest.raises(LabellingError, match=r"\.csv or \.jsonl"):
         store.export(tmp_path / "out.xlsx")
     frame = load_labels(store.path)
     assert frame["row"].tolist() == [10, 11] and frame["text"].tolist() == ["great", "dull"]
