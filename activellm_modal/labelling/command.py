@@ -74,8 +74,11 @@ def run(args: argparse.Namespace) -> int:
     data_dir = args.data_dir or shared / "datasets"
     paper_dir = args.paper_dir or shared / "paper"
     task = None if Path(args.data).is_file() else str(args.data)
-    recordings = [] if args.base_url else paper_recordings(paper_dir, task)
+    recordings = paper_recordings(paper_dir, task)
+    # A slice keeps the recorded rows whatever the strategy, so one database serves them all.
     keep = [row for recording in recordings for row in recording.ids]
+    if args.base_url:
+        recordings = []  # a live endpoint answers; nothing is replayed
     data = load_data(
         args.data, text_column=args.text_column, limit=args.limit, data_dir=data_dir, keep_rows=keep
     )
