@@ -132,3 +132,43 @@ def test_api_key_never_reaches_page_log_or_database(
     assert "Open http://127.0.0.1:" in log
     assert SECRET not in log and SECRET.encode() not in stored
     assert all(SECRET not in text for text in seen)
+
+
+def test_offline_demo_replays_gpt4_on_an_sst2_slice(
+    tmp_path: Path, shared_dir: Path, label_server
+) -> None:
+    args = ["sst2", "--limit", "50", "--strategy", "paper", "--db", str(tmp_path / "d.sqlite")]
+    args += ["--data-dir", str(shared_dir / "datasets"), "--paper-dir", str(shared_dir / "paper")]
+    server = label_server(args)  # no --labels: they come from sst2/labels.json
+    state = server.wait_for_item()
+    assert state["labels"] == ["negative", "positive"]
+    assert state["item"]["picked_by"] == (
+        "paper: ActiveLLM, gpt-4 answer replayed (answers/sst2/10/answer_1.txt)"
+    )
+    from activellm_modal.llm.replay import load_recordings
+
+    shown = {
+        row
+        for recording in load_recordings(shared_dir / "paper", task="sst2", llm="gpt-4")
+        if recording.source.startswith("answers/sst2/10/")
+        for row in recording.ids
+    }
+    extra = len({row for row in shown if row >= 50})
+    assert state["n_pool"] == 50 + extra  # the slice and the rows the five recordings showed
+    log = (tmp_path / "server.log").read_text()
+    assert f"{extra} recorded row(s) kept beyond --limit 50" in log
+
+
+def test_label_help() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "activellm_modal", "label", "--help"],
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        timeout=60,
+    )
+    assert done.returncode == 0
+    assert "--strategy {default,paper,hybrid,random}" in done.stdout
