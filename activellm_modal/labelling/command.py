@@ -62,7 +62,11 @@ def run(args: argparse.Namespace) -> int:
     from activellm_modal.data import default_shared_dir
     from activellm_modal.labelling.dataset import load_data, parse_labels
     from activellm_modal.labelling.store import LabelStore
-    from activellm_modal.labelling.strategies import StrategyContext, paper_recordings
+    from activellm_modal.labelling.strategies import (
+        StrategyContext,
+        needs_model,
+        paper_recordings,
+    )
 
     if args.batch_size < 1:
         raise LabellingError(f"--batch-size {args.batch_size}: give at least 1.")
@@ -82,10 +86,22 @@ def run(args: argparse.Namespace) -> int:
     data = load_data(
         args.data, text_column=args.text_column, limit=args.limit, data_dir=data_dir, keep_rows=keep
     )
+    if data.task is not None and args.limit is None and len(data) > 5000:
+        data.notes.append(
+            f"labelling all {len(data)} texts of {data.task}: the MiniLM embeddings of all of "
+            "them are computed first (minutes on a CPU, once); --limit 1000 starts faster"
+        )
     if args.labels is None and data.labels is None:
         raise LabellingError("pass --labels with the label names, e.g. --labels negative,positive.")
     labels = parse_labels(args.labels if args.labels is not None else data.labels)
     classifier = _classifier(args.classifier)
+    proba = classifier is None or hasattr(classifier, "predict_proba")
+    if needs_model(args.strategy) and not proba:
+        raise LabellingError(
+            f"--classifier {args.classifier} has no predict_proba, which the "
+            f"{args.strategy} strategy's uncertainty sampling needs: choose another "
+            "classifier or --strategy paper/random."
+        )
     if args.strategy in ("paper", "hybrid") and not (args.base_url or recordings):
         from activellm_modal.labelling.strategies import build_strategy
 

@@ -214,6 +214,8 @@ class LabellingSession:
         picked = self.store.picked_rows()
         keep = np.asarray([int(row) not in picked for row in self.data.rows.tolist()])
         positions = np.flatnonzero(keep)
+        if positions.size == 0:
+            return []
         X_pool = np.asarray([self.data.texts[i] for i in positions], dtype=object)
         if needs_model(self.strategy):
             self._embeddings()

@@ -39,6 +39,11 @@ def _csv(path: Path, text: str) -> Path:
             ["--labels", "a,b", "--classifier", "sklearn.decomposition.PCA"],
             "no scikit-learn classifier",
         ),
+        (
+            "text\ngreat\n",
+            ["--labels", "a,b", "--classifier", "sklearn.svm.LinearSVC"],
+            "has no predict_proba",
+        ),
         ("text\ngreat\n", ["--labels", "a,b", "--batch-size", "0"], "--batch-size 0"),
         ("text\ngreat\n", ["--labels", "a,b", "--base-url", "http://x"], "both --base-url and"),
     ],
