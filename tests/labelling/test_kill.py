@@ -31,7 +31,7 @@ def test_sigkill_loses_no_confirmed_label(tmp_path: Path, sst2_train, embed_cach
     embedding_table(load_data(pool).texts, None, embed_cache / "emb")  # warm: no MiniLM per start
     db = tmp_path / "labels.sqlite"
     args = [str(pool), "--labels", "negative,positive", "--db", str(db), "--strategy", "random"]
-    args += ["--batch-size", "7", "--cache-dir", str(embed_cache)]
+    args += ["--batch-size", "25", "--cache-dir", str(embed_cache)]
     server = LabelServer(args, tmp_path / "server.log")
     rng = random.Random(17)
     confirmed: dict[int, str | None] = {}
