@@ -149,3 +149,33 @@ def test_a_script_in_a_text_is_shown_as_text(tmp_path: Path, label_server, brows
     assert browser.find_element(By.ID, "text").text == SCRIPT_TEXT
     assert browser.find_elements(By.CSS_SELECTOR, "#text *") == []  # no element was parsed
     assert browser.title == title == "activellm-modal · label"
+
+
+def test_two_tabs_on_the_same_text(tmp_path: Path, pool_csv: Path, label_server, browser) -> None:
+    from selenium.webdriver.common.by import By
+
+    db = tmp_path / "labels.sqlite"
+    args = [str(pool_csv), "--labels", ",".join(LABELS), "--db", str(db), "--strategy", "random"]
+    server = label_server(args)
+    first_tab = browser.current_window_handle
+    browser.get(server.url + "/")
+    _wait(browser, lambda: _row(browser) is not None)
+    shared = _row(browser)
+    browser.switch_to.new_window("tab")
+    second_tab = browser.current_window_handle
+    browser.get(server.url + "/")
+    _wait(browser, lambda: _row(browser) == shared)  # both tabs show the same text
+    browser.switch_to.window(first_tab)
+    _press(browser, "2")
+    _wait(browser, lambda: _row(browser) != shared)
+    browser.switch_to.window(second_tab)
+    _press(browser, "1")  # too late: the first tab labelled it
+    _wait(browser, lambda: _row(browser) != shared)
+    assert "already labelled in another tab" in browser.find_element(By.ID, "notice").text
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT row, label FROM labels").fetchall() == [(shared, "positive")]
+    _press(browser, "u")  # undo in this tab: it labelled nothing, so nothing is undone
+    _wait(browser, lambda: "Nothing to undo" in browser.find_element(By.ID, "notice").text)
+    assert len(_stored(db)) == 1
+    browser.close()
+    browser.switch_to.window(first_tab)
