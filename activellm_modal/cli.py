@@ -1,8 +1,9 @@
 """The ``activellm-modal`` command line (also ``python -m activellm_modal``).
 
 Subcommands: ``demo`` (GPT-4's recorded picks vs random, frozen embeddings),
-``reproduce`` (the paper's SST-2 experiment with fine-tuning) and ``benchmark``
-(ActiveLLM against classic strategies over several rounds). User errors (a
+``reproduce`` (the paper's SST-2 experiment with fine-tuning), ``benchmark``
+(ActiveLLM against classic strategies over several rounds) and ``label`` (a
+labelling page: a human labels what the strategy picks). User errors (a
 missing folder, an unknown task, a malformed list) end with one line on stderr
 and exit status 2, never a traceback.
 """
@@ -192,7 +193,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_reproduce(commands)
     _add_benchmark(commands)
+    _add_label(commands)
     return parser
+
+
+def _add_label(commands: argparse._SubParsersAction) -> None:
+    from activellm_modal.labelling.command import add_arguments
+
+    add_arguments(
+        commands.add_parser(
+            "label",
+            help="a labelling page on 127.0.0.1: you label what the strategy picks",
+            description="Serve a local labelling page: the strategy picks a batch, you label it "
+            "by click or key (1-9, s skip, u undo), every label is saved in SQLite at once, the "
+            "classifier retrains after each batch. Rerun with the same --db to resume.",
+        )
+    )
 
 
 def _shared_paths(args: argparse.Namespace) -> tuple[Path, Path]:
@@ -292,6 +308,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _reproduce(args)
         if args.command == "benchmark":
             return _benchmark(args)
+        if args.command == "label":
+            from activellm_modal.labelling.command import run as label_main
+
+            return label_main(args)
     except (FileNotFoundError, ValueError, ImportError, ActiveLLMError) as error:
         print(f"activellm-modal: error: {error}", file=sys.stderr)
         return EXIT_USAGE

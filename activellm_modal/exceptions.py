@@ -42,3 +42,11 @@ class ReplayMissError(ActiveLLMError, LookupError):
 
 class SelectionWarning(UserWarning):
     """The LLM's answer needed repair: positions were filled in, or it looked degenerate."""
+
+
+class LabellingError(ActiveLLMError, ValueError):
+    """The labelling page cannot start: bad data, bad labels, or a database that does not fit."""
+
+
+class LabelConflictError(ActiveLLMError, RuntimeError):
+    """A label was posted for an instance that is already labelled (e.g. from another tab)."""

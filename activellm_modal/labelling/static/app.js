@@ -1,0 +1,166 @@
+// The labelling page. Texts are only ever set with textContent: a text that holds
+// HTML or a <script> is shown as text, never parsed.
+"use strict";
+
+const clientId = (() => {
+  let id = sessionStorage.getItem("activellm-client");
+  if (!id) {
+    id = "tab-" + Array.from(crypto.getRandomValues(new Uint8Array(8)),
+      (b) => b.toString(16).padStart(2, "0")).join("");
+    sessionStorage.setItem("activellm-client", id);
+  }
+  return id;
+})();
+
+let state = null;
+let busy = false;
+let pollTimer = null;
+
+const $ = (id) => document.getElementById(id);
+
+async function api(path, body) {
+  const options = body === undefined ? {} : {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ client: clientId, ...body }),
+  };
+  const response = await fetch(path, options);
+  let data = null;
+  try { data = await response.json(); } catch (e) { data = null; }
+  return { ok: response.ok, status: response.status, data };
+}
+
+function notice(text) { $("notice").textContent = text || ""; }
+
+function render(next) {
+  state = next;
+  document.body.dataset.status = state.status;
+  $("strategy").textContent = "strategy: " + state.strategy;
+  const item = state.item;
+  const text = $("text");
+  if (item) {
+    text.textContent = item.text;
+    text.dataset.row = String(item.row);
+    $("where").textContent = `Round ${item.round} · text ${item.position} of ${item.batch_size}` +
+      ` in this batch · picked by ${item.picked_by}`;
+  } else {
+    text.textContent = state.status === "done" ? "All texts are labelled or skipped." :
+      state.status === "error" ? "The next batch could not be picked." : "Preparing the next batch…";
+    delete text.dataset.row;
+    $("where").textContent = "";
+  }
+  renderButtons(item);
+  const body = $("counts").tBodies[0];
+  body.replaceChildren(...state.labels.map((label) => {
+    const tr = document.createElement("tr");
+    const name = document.createElement("td");
+    name.textContent = label;
+    const n = document.createElement("td");
+    n.className = "n";
+    n.textContent = String(state.counts[label] || 0);
+    tr.append(name, n);
+    return tr;
+  }));
+  const seen = state.n_labelled + state.n_skipped;
+  $("progress").textContent = `${state.n_labelled} labelled, ${state.n_skipped} skipped, ` +
+    `of ${state.n_pool} texts · ${state.rounds} batch(es) picked`;
+  $("bar").max = state.n_pool;
+  $("bar").value = seen;
+  const acc = state.accuracy;
+  $("accuracy").textContent = acc ?
+    `Cross-validated accuracy: ${acc.mean.toFixed(3)} ± ${acc.std.toFixed(3)} ` +
+    `(${acc.folds}-fold, ${acc.n} labelled texts)` : "Accuracy " + state.accuracy_note + ".";
+  $("status").textContent = state.message || "";
+  $("retry").hidden = state.status !== "error";
+  clearTimeout(pollTimer);
+  if (!item && state.status !== "done" && state.status !== "error") {
+    pollTimer = setTimeout(refresh, 700);
+  } else if (state.message) {
+    pollTimer = setTimeout(refresh, 1500);  // retraining: update the accuracy when it is done
+  }
+}
+
+function renderButtons(item) {
+  const buttons = state.labels.map((label, i) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "label";
+    button.dataset.label = label;
+    button.textContent = i < 9 ? `${i + 1} · ${label}` : label;
+    button.addEventListener("click", () => send(label));
+    return button;
+  });
+  const skip = document.createElement("button");
+  skip.type = "button";
+  skip.id = "skip";
+  skip.textContent = "s · skip";
+  skip.addEventListener("click", () => send(null));
+  const undo = document.createElement("button");
+  undo.type = "button";
+  undo.id = "undo";
+  undo.textContent = "u · undo";
+  undo.addEventListener("click", undoLast);
+  for (const button of [...buttons, skip]) button.disabled = !item;
+  $("buttons").replaceChildren(...buttons, skip, undo);
+}
+
+async function refresh() {
+  const result = await api("/api/state");
+  if (result.ok) render(result.data);
+}
+
+async function send(label) {
+  if (busy || !state || !state.item) return;
+  busy = true;
+  try {
+    const result = await api("/api/label", { row: state.item.row, label });
+    if (result.ok) {
+      notice(label === null ? "Skipped." : `Saved: ${label}.`);
+      render(result.data.state);
+    } else if (result.status === 409) {
+      notice("That text was already labelled in another tab; here is the next one.");
+      render(result.data.state);
+    } else {
+      notice("Not saved: " + (result.data && result.data.detail || result.status));
+    }
+  } catch (error) {
+    notice("Not saved: the server does not answer. Your saved labels are safe; reload when it is back.");
+  } finally {
+    busy = false;
+  }
+}
+
+async function undoLast() {
+  if (busy) return;
+  busy = true;
+  try {
+    const result = await api("/api/undo", {});
+    if (result.ok) {
+      notice(result.data.undone === null ? "Nothing to undo in this tab." : "Undone.");
+      render(result.data.state);
+    }
+  } finally {
+    busy = false;
+  }
+}
+
+document.addEventListener("keydown", (event) => {
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  const key = event.key.toLowerCase();
+  if (key >= "1" && key <= "9" && state) {
+    const label = state.labels[Number(key) - 1];
+    if (label !== undefined) { event.preventDefault(); send(label); }
+  } else if (key === "s") {
+    event.preventDefault(); send(null);
+  } else if (key === "u") {
+    event.preventDefault(); undoLast();
+  }
+});
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("retry").addEventListener("click", async () => {
+    const result = await api("/api/retry", {});
+    if (result.ok) render(result.data.state);
+  });
+  refresh();
+});
