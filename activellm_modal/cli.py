@@ -2,8 +2,9 @@
 
 Subcommands: ``demo`` (GPT-4's recorded picks vs random, frozen embeddings),
 ``reproduce`` (the paper's SST-2 experiment with fine-tuning), ``benchmark``
-(ActiveLLM against classic strategies over several rounds) and ``label`` (a
-labelling page: a human labels what the strategy picks). User errors (a
+(ActiveLLM against classic strategies over several rounds), ``evaluate``
+(selections against random subsets of the same presented texts) and ``label``
+(a labelling page: a human labels what the strategy picks). User errors (a
 missing folder, an unknown task, a malformed list) end with one line on stderr
 and exit status 2, never a traceback.
 """
@@ -128,9 +129,10 @@ def _add_benchmark(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "benchmark",
         help="ActiveLLM vs random, uncertainty, margin, entropy, ranked batch, k-means",
-        description="Learning curves on SST-2 over several rounds, one pool draw per recorded "
-        "GPT-4 run; writes results.csv, RESULTS.md (area under the learning curve, time per "
-        "round) and learning_curves.png. Resumable: finished curves are skipped.",
+        description="Learning curves over several rounds on any task of --data-dir (default "
+        "SST-2, one pool draw per recorded GPT-4 run) or your own --train/--test files; "
+        "writes results.csv, RESULTS.md (area under the learning curve, time per round) and "
+        "learning_curves.png. Resumable: finished curves are skipped.",
     )
     parser.add_argument(
         "--strategies",
@@ -173,6 +175,68 @@ def _add_benchmark(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--jobs", type=int, default=2, help="joblib workers (default: 2)")
     parser.add_argument("--scheduler", help="Dask scheduler address (with --backend dask)")
+    parser.add_argument(
+        "--task",
+        default="sst2",
+        help="any classification folder of --data-dir, pair tasks included (default: sst2)",
+    )
+    _add_data_files(parser)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _add_data_files(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--train", type=Path, help="your own labelled pool (CSV/TSV/JSONL/Parquet)")
+    parser.add_argument("--test", type=Path, help="your own labelled dev/test set (same format)")
+    parser.add_argument("--text-column", default="text", help="text column (default: text)")
+    parser.add_argument("--pair-column", help="second text of a sentence pair (default: none)")
+    parser.add_argument("--label-column", default="label", help="label column (default: label)")
+
+
+def _add_evaluate(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "evaluate",
+        help="is a selection better than random k of the same presented texts?",
+        description="Score selections against R random k-subsets of the same presented set "
+        "(percentile), with first-k and typicality (k-means) baselines. Without --base-url: "
+        "every recorded selection of the paper whose task is in --data-dir. With --base-url "
+        "and --model-name: live queries (presets, see --presets) on --task or on your own "
+        "--train/--test files. Writes results.csv (resumable), RESULTS.md and a PNG per task.",
+    )
+    parser.add_argument("--tasks", type=_names, help="recorded tasks (default: all that map)")
+    parser.add_argument("--llms", type=_names, help="recorded LLMs (default: all)")
+    parser.add_argument(
+        "--k", type=_int_list("--k", 1), default=[32], help="recorded budgets (default: 32)"
+    )
+    parser.add_argument(
+        "--random-subsets",
+        type=_positive_int,
+        help="random k-subsets per selection (default: 200; bert: 20)",
+    )
+    parser.add_argument(
+        "--classifier",
+        choices=("lr", "bert"),
+        default="lr",
+        help="lr: frozen MiniLM embeddings + LogisticRegression(C=10) (default); "
+        "bert: fine-tune (slow; fewer random subsets)",
+    )
+    parser.add_argument("--model", help="embedding / fine-tuning model (default: offline MiniLM)")
+    parser.add_argument("--epochs", type=_positive_int, default=25, help="bert epochs")
+    parser.add_argument("--seed", type=int, default=0, help="seed of everything (default: 0)")
+    parser.add_argument("--base-url", help="live OpenAI-compatible endpoint")
+    parser.add_argument("--model-name", help="model name on --base-url")
+    parser.add_argument("--task", help="dataset for the live mode (a folder of --data-dir)")
+    _add_data_files(parser)
+    parser.add_argument(
+        "--presets",
+        type=_names,
+        default=["paper", "coverage"],
+        help="live mode: ActiveLLM presets to compare (default: paper,coverage)",
+    )
+    parser.add_argument("--repeats", type=_positive_int, default=1, help="live queries per preset")
+    parser.add_argument("--budget", type=_positive_int, default=32, help="live mode: k")
+    parser.add_argument("--n-presented", type=_positive_int, help="live mode: texts shown")
+    _add_shared_dirs(parser)
+    parser.add_argument("--out", type=Path, default=Path("results/evaluate"), help="output folder")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -194,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_reproduce(commands)
     _add_benchmark(commands)
     _add_label(commands)
+    _add_evaluate(commands)
     return parser
 
 
@@ -292,8 +357,58 @@ def _benchmark(args: argparse.Namespace) -> int:
         n_jobs=args.jobs,
         scheduler=args.scheduler,
         quiet=args.quiet,
+        task=args.task,
+        train=args.train,
+        test=args.test,
+        text_column=args.text_column,
+        pair_column=args.pair_column,
+        label_column=args.label_column,
     )
     return benchmark_main(config)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    import os
+
+    from activellm_modal.experiments.evaluate import EvaluateConfig
+    from activellm_modal.experiments.evaluate import main as evaluate_main
+
+    data_dir, paper_dir = _shared_paths(args)
+    if bool(args.base_url) != bool(args.model_name):
+        raise ValueError("the live mode needs both --base-url and --model-name.")
+    if (args.train or args.test) and not args.base_url:
+        raise ValueError(
+            "--train/--test are scored with live queries: add --base-url and --model-name "
+            "(the recordings only cover the paper's tasks)."
+        )
+    config = EvaluateConfig(
+        data_dir=data_dir,
+        paper_dir=paper_dir,
+        out=args.out,
+        model=_model(args.model),
+        tasks=args.tasks,
+        llms=args.llms,
+        ks=args.k,
+        n_random=args.random_subsets,
+        classifier=args.classifier,
+        seed=args.seed,
+        epochs=args.epochs,
+        base_url=args.base_url,
+        model_name=args.model_name,
+        api_key=os.environ.get("OPENAI_API_KEY"),
+        task=args.task,
+        train=args.train,
+        test=args.test,
+        text_column=args.text_column,
+        pair_column=args.pair_column,
+        label_column=args.label_column,
+        presets=args.presets,
+        repeats=args.repeats,
+        k=args.budget,
+        n_presented=args.n_presented,
+        quiet=args.quiet,
+    )
+    return evaluate_main(config)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -312,6 +427,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from activellm_modal.labelling.command import run as label_main
 
             return label_main(args)
+        if args.command == "evaluate":
+            return _evaluate(args)
     except (FileNotFoundError, ValueError, ImportError, ActiveLLMError) as error:
         print(f"activellm-modal: error: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -187,6 +187,7 @@ def build_messages(
     notes_meaning: str | None = None,
     context: str | None = None,
     budget: int | None = None,
+    guidance: str | None = None,
 ) -> list[dict[str, str]]:
     """Chat messages asking the LLM to choose ``k`` of ``texts``.
 
@@ -229,6 +230,9 @@ def build_messages(
         Ask for ``k`` *candidates* and the label expected for each, as JSON
         ``{"picks": [{"position": ..., "label": ...}]}``, from which
         ``budget`` class-balanced instances will be labelled.
+    guidance : str, optional
+        A sentence on what to choose (see :func:`guidance_text`), after the
+        budget.
 
     Returns
     -------
@@ -278,6 +282,8 @@ def build_messages(
             "candidates, more than will be labelled, so that a balanced set can be drawn from "
             "them, and for each the label you expect the annotator to give."
         )
+    if guidance:
+        parts.append(guidance.strip())
     if advice:
         parts.append(_ADVICE)
     if budget is not None:
@@ -303,6 +309,33 @@ def build_messages(
         {"role": "system", "content": "\n".join(parts)},
         {"role": "user", "content": user},
     ]
+
+
+_GUIDANCE = {
+    "representative": (
+        "Choose texts that together represent the whole set: typical examples of each kind of "
+        "text rather than unusual ones, as different from each other as possible, and covering "
+        "every label, each about equally often."
+    ),
+}
+
+
+#: The ``guidance`` modes of ActiveLLM.
+GUIDANCE: tuple[str, ...] = tuple(_GUIDANCE)
+
+
+def guidance_text(name: str) -> str:
+    """The prompt sentence of a ``guidance`` mode of ActiveLLM.
+
+    Examples
+    --------
+    >>> guidance_text("representative").startswith("Choose texts that together represent")
+    True
+    """
+    try:
+        return _GUIDANCE[name]
+    except KeyError:
+        raise ValueError(f"guidance={name!r}: use one of {tuple(_GUIDANCE)}.") from None
 
 
 def _label_list(labels: Sequence[str] | None) -> str:

@@ -17,6 +17,9 @@ import numpy as np
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from activellm_modal.balance import Picks, fill_quotas, quotas
+from activellm_modal.coverage import CoveragePresenter, coverage_presenter
+from activellm_modal.diversify import METHODS as DIVERSIFY_METHODS
+from activellm_modal.diversify import narrow_nominees
 from activellm_modal.base import QueryStrategy
 from activellm_modal.exceptions import LLMEndpointError, SelectionWarning
 from activellm_modal.learners import labelled_data
@@ -26,7 +29,14 @@ from activellm_modal.llm.secrets import mask
 from activellm_modal.planning import Plan, plan_prompt
 from activellm_modal.pool import DEFAULT_PAIR_LABELS, TextPool
 from activellm_modal.presentation import Shown, show_candidates, show_sample
-from activellm_modal.prompt import OUTPUT_STYLES, build_messages, picks_schema, selection_schema
+from activellm_modal.prompt import (
+    GUIDANCE,
+    OUTPUT_STYLES,
+    build_messages,
+    guidance_text,
+    picks_schema,
+    selection_schema,
+)
 from activellm_modal.reader import read_nominations
 from activellm_modal.recap import RECAP_MODES, Labelled, labelled_from
 from activellm_modal.records import QueryRecord
@@ -61,8 +71,10 @@ class ActiveLLM(QueryStrategy):
     """Let an LLM choose which unlabelled texts to label (Bayer and Reuter, 2024).
 
     A modAL query strategy: ``ActiveLLM(...)(learner, X_pool, n_instances)``
-    returns ``(indices, scores)``. Each query shows the LLM a seeded random
-    sample of ``n_presented`` texts from the pool, in random order, asks for
+    returns ``(indices, scores)``. Each query shows the LLM ``n_presented``
+    texts of the pool (by default typical texts of every region, in an order
+    whose first ``n_instances`` already cover the pool; ``presentation=
+    "uniform"``: the paper's seeded random sample in random order), asks for
     the ``n_instances`` it would label and maps its answer back to pool rows.
     It needs no labels and no trained model, so it works in the very first
     round, where uncertainty sampling cannot. One LLM call per query.
@@ -165,6 +177,30 @@ class ActiveLLM(QueryStrategy):
         a copy of the list in order, ask once more with the same texts in a
         fresh order. Off by default: it costs a second call, and with the
         random presentation order a trivial answer is no worse than random.
+    presentation : {"coverage", "uniform"} or CoveragePresenter, default="coverage"
+        What is shown (when ``sampler`` is not given). ``"coverage"``:
+        typical members of every region of the pool (k-means on sentence
+        embeddings of a seeded subsample of 2,000, the densest member of each
+        cluster), ordered so that the first ``n_instances`` shown already cover
+        the pool (:class:`~activellm_modal.coverage.CoveragePresenter`; pass
+        one to choose the embedder, subsample or order). It embeds with the
+        offline all-MiniLM-L6-v2, once per text and process. ``"uniform"``: a
+        seeded random sample in random order (the paper's).
+    diversify : {"kmeans", "kcenter"} or None, default=None
+        Nominate, then diversify: ask for ``nominate * n_instances`` texts and
+        keep ``n_instances`` of them by coverage in embedding space
+        (:func:`~activellm_modal.diversify.diversify`); with ``balance``, per
+        label quota. None keeps the LLM's first picks. Not applied to a
+        shortlist (:meth:`select_among`).
+    nominate : float, default=2.0
+        With ``diversify``, nominations asked for per instance needed.
+    guidance : {"representative"} or None, default="representative"
+        Ask in the prompt for representative, mutually different texts that
+        cover every label (the paper's best prompt has no such advice).
+
+    The defaults are the pipeline with the best measured evidence
+    (``benchmarks/bench_cold_start.py``); ``make_strategy("paper", ...)``
+    (:mod:`activellm_modal.presets`) is the paper's method.
 
     An instance already in ``learner.X_training`` (the same text; a
     near-duplicate with ``skip_duplicates``) is never returned, whatever the
@@ -228,7 +264,7 @@ class ActiveLLM(QueryStrategy):
 
     _record_type = QueryRecord
     # Clients hold sockets and keys; a pickle (a saved loop) must hold neither.
-    _transient = ("_failure", "_backend")
+    _transient = ("_failure", "_backend", "_presenter")
     _parameter_constraints: ClassVar[dict] = {
         "model": [str],
         "base_url": [str, None],
@@ -260,6 +296,10 @@ class ActiveLLM(QueryStrategy):
         "oversample": [Interval(Real, 1, None, closed="left")],
         "reask_degenerate": ["boolean"],
         "max_chars": [Interval(Integral, 20, None, closed="left"), None],
+        "presentation": [StrOptions({"coverage", "uniform"}), CoveragePresenter],
+        "diversify": [StrOptions(set(DIVERSIFY_METHODS)), None],
+        "nominate": [Interval(Real, 1, None, closed="left")],
+        "guidance": [StrOptions(set(GUIDANCE)), None],
     }
 
     def __init__(
@@ -295,6 +335,10 @@ class ActiveLLM(QueryStrategy):
         oversample: float = 2.0,
         reask_degenerate: bool = False,
         max_chars: int | None = 2000,
+        presentation: str | CoveragePresenter = "coverage",
+        diversify: str | None = None,
+        nominate: float = 2.0,
+        guidance: str | None = "representative",
     ) -> None:
         self.model = model
         self.base_url = base_url
@@ -326,6 +370,10 @@ class ActiveLLM(QueryStrategy):
         self.oversample = oversample
         self.reask_degenerate = reask_degenerate
         self.max_chars = max_chars
+        self.presentation = presentation
+        self.diversify = diversify
+        self.nominate = nominate
+        self.guidance = guidance
 
     # -- the modAL contract -------------------------------------------------------------
 
@@ -445,7 +493,7 @@ class ActiveLLM(QueryStrategy):
             plan = self._plan(shown, labelled, rng, notes_meaning, context)
             answer = self._answer(shown, plan, labelled, rng, k, notes_meaning, context)
             shown = answer.shown
-            chosen, guesses, extra, quota = self._narrow(answer.nominated, k)
+            chosen, guesses, extra, quota = self._narrow(answer.nominated, k, shown)
         else:  # nothing to choose: every shown row is taken, no call
             chosen, guesses, extra, quota = shown.rows.tolist(), {}, [], None
         indices, fill_notes = self._fill(chosen, shown, target, rng, pool, exclude)
@@ -500,11 +548,14 @@ class ActiveLLM(QueryStrategy):
                 exclude=exclude,
                 max_chars=self.max_chars,
             )
+        sampler = self.sampler or random_sampler
+        if self.sampler is None and self.presentation != "uniform":  # issue 18: coverage
+            sampler = self._coverage().for_k(n_instances)
         return show_sample(
             pool,
             max(self.n_presented, n_instances),
             rng,
-            sampler=self.sampler or random_sampler,
+            sampler=sampler,
             skip_duplicates=self.skip_duplicates,
             exclude=exclude,
             max_chars=self.max_chars,
@@ -512,9 +563,10 @@ class ActiveLLM(QueryStrategy):
 
     def _n_nominations(self, k: int, n_shown: int) -> int:
         """How many positions to ask for: ``k``, or more for a later narrowing."""
-        if self.balance is None:
-            return k
-        return min(n_shown, max(k, math.ceil(self.oversample * k)))
+        ask = k if self.balance is None else max(k, math.ceil(self.oversample * k))
+        if self.diversify is not None:  # issue 18: nominate m*k, keep k by coverage
+            ask = max(ask, math.ceil(self.nominate * k))
+        return min(n_shown, ask)
 
     def _answer(
         self,
@@ -574,7 +626,7 @@ class ActiveLLM(QueryStrategy):
         )
 
     def _narrow(
-        self, nominated: list[tuple[int, str | None]], k: int
+        self, nominated: list[tuple[int, str | None]], k: int, shown: Shown | None = None
     ) -> tuple[list[int], dict[int, str | None], list[int], dict[str, int] | None]:
         """Narrow the LLM's nominations (pool rows, in its order) to at most ``k``.
 
@@ -585,6 +637,25 @@ class ActiveLLM(QueryStrategy):
         the quotas.
         """
         guesses = dict(nominated)
+        # issue 18: keep k of the m*k nominees by coverage (not on a shortlist).
+        if self.diversify is not None and shown is not None and shown.candidates is None:
+            quota = None
+            if self.balance is not None:
+                quota = quotas(k, [str(x) for x in self.labels or ()], self._proportions())
+            rows = [row for row, _ in nominated]
+            text_of = dict(zip(shown.rows.tolist(), shown.texts, strict=True))
+            kept = narrow_nominees(
+                self._coverage(),
+                list(range(len(rows))),
+                np.asarray(rows, dtype=np.intp),
+                [text_of[row] for row in rows],
+                k,
+                None if quota is None else [g for _, g in nominated],
+                quota,
+                np.random.default_rng([len(rows), k]),
+                self.diversify,
+            )
+            return [rows[i] for i in kept], guesses, [], quota
         if self.balance is None:
             return [row for row, _ in nominated][:k], guesses, [], None
         quota = quotas(k, [str(x) for x in self.labels or ()], self._proportions())
@@ -733,6 +804,14 @@ class ActiveLLM(QueryStrategy):
             "cost": None if self.price_per_million is None else 0.0,
         }
 
+    def _coverage(self) -> CoveragePresenter:
+        """The presenter (also the embedder of ``diversify``), built once; issue 18."""
+        presenter = getattr(self, "_presenter", None)
+        if presenter is None:
+            presenter = coverage_presenter(self.presentation)
+            self._presenter = presenter
+        return presenter
+
     def _fallback(self) -> Fallback:
         return random_fallback if self.fallback == "random" else self.fallback  # type: ignore[return-value]
 
@@ -748,7 +827,7 @@ class ActiveLLM(QueryStrategy):
         context: str | None,
     ) -> Plan:
         """The prompt step (:func:`~activellm_modal.planning.plan_prompt`)."""
-        return plan_prompt(
+        plan = plan_prompt(
             shown,
             labelled,
             rng,
@@ -758,6 +837,9 @@ class ActiveLLM(QueryStrategy):
             notes_meaning=notes_meaning,
             context=context,
         )
+        if self.guidance is not None:  # issue 18: ask for representative, diverse texts
+            plan.options.update(guidance=guidance_text(self.guidance))
+        return plan
 
     def _proportions(self) -> Mapping[str, float] | None:
         return self.balance if isinstance(self.balance, Mapping) else None
@@ -862,9 +944,17 @@ class ActiveLLM(QueryStrategy):
                 "from the presented instances (see last_query_.answer)."
             )
         if record.degenerate:
+            # issue 18: under the coverage order a first-k answer is a covering set.
+            covering = self.presentation != "uniform" and self.sampler is None
             record.notes.append(
-                "The LLM's picks form a trivial run (e.g. the first positions shown); since "
-                "the presentation order is random, this selection is no better than random."
+                "The LLM's picks form a trivial run (e.g. the first positions shown); "
+                + (
+                    "with the coverage presentation that is one typical text per region, "
+                    "not the LLM's own judgement."
+                    if covering
+                    else "since the presentation order is random, this selection is no "
+                    "better than random."
+                )
             )
         # The usage is counted before any warning: a warning turned into an error must
         # not lose what the call cost.

@@ -52,6 +52,7 @@ from activellm_modal.data import read_split
 from activellm_modal.embeddings import SentenceEmbedder, default_model_path
 from activellm_modal.llm.llamacpp import LlamaCppServer, find_smollm2_gguf
 from activellm_modal.llm.replay import Recording, ReplayBackend, load_recordings, recorded_sampler
+from activellm_modal.presets import make_strategy
 
 REPO = Path(__file__).resolve().parents[1]
 K = 32
@@ -195,7 +196,8 @@ def one_draw(
     # The draw's own seed: a rerun shows the same order, and the order differs by draw.
     order = np.random.default_rng(run).permutation(shown)
     for arm, rows in (("smollm2 shuffled", order), ("smollm2 recorded", shown)):
-        strategy = ActiveLLM(
+        strategy = make_strategy(
+            "paper",  # this benchmark measures the paper's method
             model="smollm2",
             base_url=server.url,
             n_presented=len(rows),
@@ -211,7 +213,8 @@ def one_draw(
             raise AssertionError(f"{arm}: ActiveLLM did not present the rows in the order given")
         results.append(evaluate(arm, picked, strategy))
 
-    replay = ActiveLLM(
+    replay = make_strategy(
+        "paper",
         backend=ReplayBackend([recording]),
         n_presented=len(ids),
         sampler=recorded_sampler(ids),

@@ -1,9 +1,13 @@
 """``activellm-modal benchmark``: ActiveLLM against classic strategies, over several rounds.
 
-Pools are built around the paper's five recorded SST-2 draws: the pool holds
-the 201 instances shown to GPT-4 in every requested run plus ``pool_size``
-other train rows (0: all of train), so the ActiveLLM arm can replay the run's
-recorded answer in round 1. Each arm labels ``batch_size`` instances per round
+Any classification task of ``shared/datasets`` (pair tasks included) or a
+user's own files. Where GPT-4's answers were recorded for every requested run
+(SST-2 and RTE runs 1-5, other GLUE tasks run 1), pools are built around them:
+the pool holds the 201 instances shown in every requested run plus
+``pool_size`` other train rows (0: all of train), so the ActiveLLM arm can
+replay the run's recorded answer in round 1. Elsewhere the pool is
+``pool_size`` seeded train rows and the LLM arms need a live endpoint
+(``--base-url``); without one they are left out. Each arm labels ``batch_size`` instances per round
 for ``rounds`` rounds; after every round the classifier is refitted and scored
 on the test split. One job is one learning curve (arm × run × seed).
 """
@@ -20,7 +24,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from activellm_modal.data import read_split
 from activellm_modal.experiments.embedding_table import CachedEmbedder, EmbeddingTable
 from activellm_modal.experiments.grid import BenchmarkJob
 from activellm_modal.experiments.metrics import area_under_curve, mean_std, n_positive, scores
@@ -39,7 +42,6 @@ from activellm_modal.experiments.strategies import (
 )
 
 KEY_COLUMNS = ("strategy", "run", "seed")
-TASK = "sst2"
 
 
 @dataclass
@@ -66,6 +68,12 @@ class BenchmarkConfig:
     n_jobs: int = 2
     scheduler: str | None = None
     quiet: bool = False
+    task: str = "sst2"
+    train: Path | None = None
+    test: Path | None = None
+    text_column: str = "text"
+    pair_column: str | None = None
+    label_column: str = "label"
 
 
 @dataclass
@@ -79,6 +87,7 @@ class BenchmarkData:
     table: EmbeddingTable
     llm: dict[int, LLMSettings]
     config: BenchmarkConfig
+    n_classes: int = 2
 
 
 def build_pool(n_train: int, recorded: list[np.ndarray], pool_size: int) -> np.ndarray:
@@ -94,6 +103,23 @@ def build_pool(n_train: int, recorded: list[np.ndarray], pool_size: int) -> np.n
     return np.sort(np.concatenate([shown, extra]))
 
 
+def load_data(config: BenchmarkConfig) -> Any:
+    """The task (pairs rendered as the paper did, so its answers replay) or the user's files."""
+    from activellm_modal.experiments.tasks import PAPER_PAIR, load_files, load_task
+
+    if config.train is not None or config.test is not None:
+        if config.train is None or config.test is None:
+            raise ValueError("own data needs both --train (the pool) and --test (to score on).")
+        return load_files(
+            config.train,
+            config.test,
+            text_column=config.text_column,
+            pair_column=config.pair_column,
+            label_column=config.label_column,
+        )
+    return load_task(config.data_dir, config.task, pair_template=PAPER_PAIR)
+
+
 def plan(config: BenchmarkConfig) -> tuple[list[BenchmarkJob], BenchmarkData]:
     """Load data and recordings, build the pool and the embedding table, list the jobs."""
     names = config.strategies or available_strategies()
@@ -101,30 +127,48 @@ def plan(config: BenchmarkConfig) -> tuple[list[BenchmarkJob], BenchmarkData]:
     if config.classifier not in ("embed", "bert"):
         raise ValueError(f"classifier={config.classifier!r}: use 'embed' or 'bert'.")
     runs, seeds = config.runs or [1, 2, 3, 4, 5], config.seeds or [42, 109, 27]
-    train = read_split(config.data_dir, TASK, "train")
-    test = read_split(config.data_dir, TASK, "test")
+    task = load_data(config)
+    test_texts, test_labels = task.test_texts, task.test_labels
     if config.test_size is not None:
-        test = test.iloc[: config.test_size]
-    recordings = recordings_for(config.paper_dir, TASK, arm_by_name("gpt-4"))
-    missing = [run for run in runs if run not in recordings]
-    if missing:
-        raise ValueError(
-            f"run(s) {missing} have no recorded GPT-4 SST-2 draw; recorded: "
-            f"{','.join(map(str, sorted(recordings)))}."
-        )
-    recorded = [np.asarray(recordings[run].ids) for run in runs]
-    pool_ids = build_pool(len(train), recorded, config.pool_size)
-    texts = train["text"].to_numpy(dtype=object)[pool_ids]
+        test_texts, test_labels = test_texts[: config.test_size], test_labels[: config.test_size]
+    recordings = {}
+    if config.train is None:
+        recordings = recordings_for(config.paper_dir, task.name, arm_by_name("gpt-4"))
+    replay = all(run in recordings for run in runs)
+    llm_arms = {"activellm", "hybrid"}
+    if not replay and not config.base_url:
+        asked = sorted(llm_arms & set(config.strategies or []))
+        if asked:
+            recorded = ",".join(map(str, sorted(recordings))) or "none"
+            raise ValueError(
+                f"arm(s) {asked} need GPT-4's recorded answer for every run (recorded for "
+                f"{task.name}: {recorded}) or a live endpoint: pass --runs with recorded runs, "
+                "or --base-url and --model-name."
+            )
+        names = [name for name in names if name not in llm_arms]
+    where = {int(i): r for r, i in enumerate(task.train_ids)}
+    recorded = (
+        [np.asarray([where[int(i)] for i in recordings[run].ids]) for run in runs]
+        if (replay)
+        else []
+    )
+    pool_ids = build_pool(len(task.train_texts), recorded, config.pool_size)
+    texts = task.train_texts[pool_ids].copy()
+    for run, rows in zip(runs, recorded, strict=False):
+        # The recording's own rendering of its instances (the shared TSVs keep CSV-style
+        # quoting in a few RTE texts), so that replay finds the very texts it showed.
+        texts[np.searchsorted(pool_ids, rows)] = np.asarray(recordings[run].texts, dtype=object)
     llm = {}
-    for run, ids in zip(runs, recorded, strict=True):
+    for i, run in enumerate(runs):
         llm[run] = LLMSettings(
-            recording=recordings[run],
-            presented=np.searchsorted(pool_ids, ids),
+            recording=recordings[run] if replay else None,
+            presented=np.searchsorted(pool_ids, recorded[i]) if replay else None,
             base_url=config.base_url,
             model_name=config.model_name,
             cache_dir=str(config.out / "llm-cache"),
+            labels=list(task.label_names),
+            task_description=None if task.name == "sst2" else f"the {task.name} task",
         )
-    test_texts = test["text"].to_numpy(dtype=object)
     table = EmbeddingTable.build(
         np.concatenate([texts, test_texts]),
         config.model,
@@ -134,19 +178,22 @@ def plan(config: BenchmarkConfig) -> tuple[list[BenchmarkJob], BenchmarkData]:
     )
     data = BenchmarkData(
         texts=texts,
-        labels=train["label"].to_numpy()[pool_ids],
+        labels=task.train_labels[pool_ids],
         test_texts=test_texts,
-        test_labels=test["label"].to_numpy(),
+        test_labels=test_labels,
         table=table,
         llm=llm,
         config=config,
+        n_classes=task.n_classes,
     )
     order = [name for name in STRATEGIES if name in names]
     jobs = [BenchmarkJob(name, run, seed) for run in runs for seed in seeds for name in order]
     return jobs, data
 
 
-def make_classifier(config: BenchmarkConfig, table: EmbeddingTable, seed: int) -> Any:
+def make_classifier(
+    config: BenchmarkConfig, table: EmbeddingTable, seed: int, n_classes: int = 2
+) -> Any:
     """Frozen embeddings + logistic regression (fast), or a fine-tuned BertClassifier."""
     if config.classifier == "bert":
         from activellm_modal.classifiers import BertClassifier
@@ -156,7 +203,7 @@ def make_classifier(config: BenchmarkConfig, table: EmbeddingTable, seed: int) -
             max_length=config.max_length,
             max_epochs=config.epochs,
             batch_size=32,
-            classes=[0, 1],
+            classes=list(range(n_classes)),
             random_state=seed,
             iterator_valid__batch_size=128,
         )
@@ -184,7 +231,7 @@ def run_job(job: BenchmarkJob, data: BenchmarkData) -> list[dict[str, object]]:
     else:
         later = later_strategy(job.strategy, embed, rng, llm)
     fallback = random_strategy(rng)
-    learner = ActiveLearner(estimator=make_classifier(config, data.table, job.seed))
+    learner = ActiveLearner(estimator=make_classifier(config, data.table, job.seed, data.n_classes))
     labelled = np.zeros(len(data.texts), dtype=bool)
     fitted = False
     rows = []
@@ -327,7 +374,8 @@ def write_report(frame: pd.DataFrame, config: BenchmarkConfig) -> tuple[Path, Pa
         else f"frozen `{model_label(config.model)}` embeddings + logistic regression"
     )
     text = [
-        "# Benchmark: ActiveLLM vs classic active learning on SST-2",
+        "# Benchmark: ActiveLLM vs classic active learning on "
+        + (config.train.name if config.train else config.task),
         "",
         f"{classifier}; {int(frame['pool'].iloc[0])} pool rows (every recorded presentation "
         f"plus random train rows), {config.batch_size} labels per round, test accuracy on "

@@ -143,7 +143,7 @@ def run_job(job: ReproduceJob, data: ReproduceData) -> dict[str, object]:
 
     from activellm_modal.compat import patch_modal
     from activellm_modal.llm.replay import ReplayBackend, recorded_sampler
-    from activellm_modal.strategy import ActiveLLM
+    from activellm_modal.presets import make_strategy
 
     patch_modal()
     config = data.config
@@ -158,7 +158,8 @@ def run_job(job: ReproduceJob, data: ReproduceData) -> dict[str, object]:
             estimator=classifier, X_training=data.X_pool[picked], y_training=data.y_pool[picked]
         )
     else:
-        strategy = ActiveLLM(
+        strategy = make_strategy(
+            "paper",  # the paper's method replays the paper's answers
             backend=ReplayBackend([recording]),
             sampler=recorded_sampler(recording.ids),
             n_presented=len(recording.ids),

@@ -126,24 +126,28 @@ class LLMSettings:
     base_url: str | None = None
     model_name: str | None = None
     cache_dir: str | None = None
+    labels: list[str] | None = None
+    task_description: str | None = None
 
 
 def activellm_strategy(llm: LLMSettings, seed: int, run: int) -> Any:
     """ActiveLLM answered by the run's recorded GPT-4 answer, or by a live endpoint."""
+    from activellm_modal.presets import make_strategy
     from activellm_modal.strategy import ActiveLLM
 
     if llm.base_url:
         return ActiveLLM(
             model=llm.model_name or "gpt-4o",
             base_url=llm.base_url,
-            task_description="the sentiment of movie-review sentences",
-            labels=["negative", "positive"],
+            task_description=llm.task_description or "the sentiment of movie-review sentences",
+            labels=llm.labels or ["negative", "positive"],
             cache_dir=llm.cache_dir,
             random_state=1000 * run + seed,
         )
     from activellm_modal.llm.replay import ReplayBackend, recorded_sampler
 
-    return ActiveLLM(
+    return make_strategy(
+        "paper",  # the paper's method replays the paper's answers
         backend=ReplayBackend([llm.recording]),
         sampler=recorded_sampler(llm.presented),
         n_presented=len(llm.presented),
