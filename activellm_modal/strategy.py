@@ -17,10 +17,10 @@ import numpy as np
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from activellm_modal.balance import Picks, fill_quotas, quotas
+from activellm_modal.base import QueryStrategy
 from activellm_modal.coverage import CoveragePresenter, coverage_presenter
 from activellm_modal.diversify import METHODS as DIVERSIFY_METHODS
 from activellm_modal.diversify import narrow_nominees
-from activellm_modal.base import QueryStrategy
 from activellm_modal.exceptions import LLMEndpointError, SelectionWarning
 from activellm_modal.learners import labelled_data
 from activellm_modal.llm.base import Completion, LLMBackend, LLMRequest
