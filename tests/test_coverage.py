@@ -241,3 +241,16 @@ def test_presets():
     assert strategy.n_presented == 50 and strategy.diversify == "kmeans"
     with pytest.raises(ValueError, match="unknown preset"):
         preset_params("best")
+
+
+def test_coverage_presenter_plugs_in_as_a_sampler():
+    texts = blob_texts(20)
+    presenter = CoveragePresenter(embedder=blob_embed, subsample=60, n_groups=4)
+    strategy = ActiveLLM(
+        backend=FirstK(), sampler=presenter, presentation="uniform", n_presented=12, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        indices, _ = strategy.select(texts, 4)
+    assert {topic(texts[i]) for i in indices} == set(TOPICS)
+    assert strategy.last_query_.presented[:4] == indices.tolist()

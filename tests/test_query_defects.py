@@ -174,7 +174,14 @@ def test_resumed_subsampled_hybrid_repeats_the_next_queries(sst2_train):
     y = sst2_train["label"].head(300).to_numpy()
 
     def hybrid():
-        llm = ActiveLLM(backend=CountingBackend("0, 1, 2, 3"), n_presented=30, random_state=0)
+        # Uniform presentation: the 4 typical texts the coverage order puts first are all of
+        # one class here, and the learner's first fit needs two.
+        llm = ActiveLLM(
+            backend=CountingBackend("0, 1, 2, 3"),
+            n_presented=30,
+            random_state=0,
+            presentation="uniform",
+        )
         return HybridStrategy(llm, uncertainty_sampling, switch_after=1, subsample=40)
 
     original = hybrid()
