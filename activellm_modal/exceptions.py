@@ -42,3 +42,12 @@ class ReplayMissError(ActiveLLMError, LookupError):
 
 class SelectionWarning(UserWarning):
     """The LLM's answer needed repair: positions were filled in, or it looked degenerate."""
+
+
+class SingleClassWarning(UserWarning):
+    """A classifier was fitted on labels of one class only and predicts that class.
+
+    An active-learning loop's first batch can miss a class; the fit then succeeds,
+    warns, and the classifier predicts the one class it has seen until a later fit
+    sees a second one.
+    """
