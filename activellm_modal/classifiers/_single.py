@@ -58,7 +58,7 @@ def single_class(y: Any, classes: Any, owner: str) -> Any | None:
         else "pass classes=[...] to keep a predict_proba column for every label"
     )
     warnings.warn(
-        f"{owner}.fit got {len(y)} labels of one class ({label!r}): nothing to learn, so it "
+        f"{owner}.fit got one class only ({label!r}, {len(y)} labels): nothing to learn, so it "
         f"predicts {label!r} for every text until a fit sees a second class ({where}).",
         SingleClassWarning,
         stacklevel=3,

@@ -328,6 +328,9 @@ class BertClassifier(NeuralNetClassifier):
         keep = bool(self.warm_start and self.initialized_)
         self.single_class_ = None
         if not keep:
+            texts_a, _ = as_texts(X, "X")  # input errors come before the one-class warning
+            if y is not None:
+                check_consistent_length(texts_a, column_or_1d(y, warn=True))
             only = single_class(y, self.classes, type(self).__name__)
             if only is not None:
                 self._fit_single_class(X, only)
