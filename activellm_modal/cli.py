@@ -20,7 +20,7 @@ from activellm_modal.exceptions import ActiveLLMError
 EXIT_USAGE = 2
 #: ``reproduce --classifier`` choices; the main job (``--quick``) trains QUICK_CLASSIFIER.
 REPRODUCE_CLASSIFIERS = ("bert-paper", "bert", "setfit", "embed")
-QUICK_CLASSIFIER = "setfit"
+QUICK_CLASSIFIER = "bert"
 
 
 def _int_list(name: str, minimum: int | None = None) -> Callable[[str], list[int]]:
@@ -109,8 +109,8 @@ def _add_reproduce(commands: argparse._SubParsersAction) -> None:
         choices=REPRODUCE_CLASSIFIERS,
         help="bert-paper: BertClassifier with the paper's recipe (default of the full grid, "
         "beside the paper's figures); bert: BertClassifier's few-label defaults; setfit: "
-        f"SetFitClassifier (default of --quick: {QUICK_CLASSIFIER}); embed: frozen "
-        "embeddings + logistic regression",
+        "SetFitClassifier; embed: frozen embeddings + logistic regression (default of "
+        f"--quick: {QUICK_CLASSIFIER})",
     )
     parser.add_argument(
         "--epochs",

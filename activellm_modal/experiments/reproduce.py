@@ -7,8 +7,8 @@ does. Each selection trains a classifier once per seed, scored on the 872 SST-2
 test sentences. ``classifier`` picks it: ``bert-paper`` fine-tunes
 :class:`BertClassifier` with the paper's recipe (25 epochs, lr 5e-5, 5 warm-up
 steps, weight decay 0.01, one full batch of 32: the full grid's default, where
-the figures stand beside the paper's), ``bert`` with its few-label defaults,
-``setfit`` trains :class:`SetFitClassifier` (the main job, ``--quick``) and
+the figures stand beside the paper's), ``bert`` with its few-label defaults (the
+main job, ``--quick``), ``setfit`` trains :class:`SetFitClassifier` and
 ``embed`` fits a logistic regression on frozen embeddings.
 """
 
