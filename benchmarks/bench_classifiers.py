@@ -9,6 +9,7 @@ trains, side by side:
 * ``bert-paper``: :meth:`BertClassifier.paper_recipe` (25 full-batch steps, the
   paper's recipe);
 * ``setfit``: :class:`SetFitClassifier` with its defaults;
+* ``bert-balanced`` / ``setfit-balanced``: the same with ``class_weight="balanced"``;
 * ``embed-lr``: frozen mean-pooled embeddings + logistic regression (C=10, as
   ``make demo`` and ``activellm-modal benchmark``); deterministic, so one fit per draw.
 
@@ -48,7 +49,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 K = 32
 MAX_LENGTH = 64
-CLASSIFIERS = ("embed-lr", "setfit", "bert", "bert-paper")
+CLASSIFIERS = ("embed-lr", "setfit", "bert", "bert-paper", "bert-balanced", "setfit-balanced")
 COLUMNS = (
     "classifier",
     "draw",
@@ -72,6 +73,14 @@ def make(name: str, model: str, seed: int) -> object:
 
     if name == "bert":
         return BertClassifier(model, max_length=MAX_LENGTH, random_state=seed)
+    if name == "bert-balanced":
+        return BertClassifier(
+            model, max_length=MAX_LENGTH, class_weight="balanced", random_state=seed
+        )
+    if name == "setfit-balanced":
+        return SetFitClassifier(
+            model, max_length=MAX_LENGTH, class_weight="balanced", random_state=seed
+        )
     if name == "bert-paper":
         return BertClassifier.paper_recipe(model, max_length=MAX_LENGTH, random_state=seed)
     if name == "setfit":

@@ -73,6 +73,7 @@ _SAVED_PARAMS = (
     "warmup_steps",
     "weight_decay",
     "max_grad_norm",
+    "class_weight",
 )
 
 
@@ -132,6 +133,10 @@ class BertClassifier(NeuralNetClassifier):
         layers (as ``transformers.Trainer`` does).
     max_grad_norm : float or None, default=1.0
         Gradient norm clipping (the ``Trainer`` default); None disables it.
+    class_weight : {"balanced"} or None, default=None
+        ``"balanced"`` weights the loss of each class by ``n_texts / (n_classes *
+        n_texts_of_class)`` of the training labels (as scikit-learn does), so a
+        skewed random draw does not pull the model to its majority class.
     optimizer : torch optimizer class, default=torch.optim.AdamW
     criterion : torch loss class, default=torch.nn.CrossEntropyLoss
         Applied to the logits; ``predict_proba`` applies the softmax.
@@ -237,6 +242,7 @@ class BertClassifier(NeuralNetClassifier):
         warmup_steps: int = 5,
         weight_decay: float = 0.01,
         max_grad_norm: float | None = 1.0,
+        class_weight: str | None = None,
         optimizer: type[torch.optim.Optimizer] = torch.optim.AdamW,
         criterion: type[torch.nn.Module] = torch.nn.CrossEntropyLoss,
         train_split: Any = None,
@@ -253,6 +259,7 @@ class BertClassifier(NeuralNetClassifier):
         self.warmup_steps = warmup_steps
         self.weight_decay = weight_decay
         self.max_grad_norm = max_grad_norm
+        self.class_weight = class_weight
         self.random_state = random_state
         super().__init__(
             module,
@@ -375,11 +382,13 @@ class BertClassifier(NeuralNetClassifier):
         """
         if isinstance(X, TextDataset):
             # Called by fit(), which has already validated and seeded.
+            self._apply_class_weight()
             return super().partial_fit(X, None, **self._epochs_for(X, fit_params))
         self._check_hyperparams()
         dataset = self._training_dataset(X, y, keep_classes=self.initialized_, classes=classes)
         self.single_class_ = None
         with self._seeded():
+            self._apply_class_weight()
             super().partial_fit(dataset, None, **self._epochs_for(dataset, fit_params))
         return self
 
@@ -410,6 +419,8 @@ class BertClassifier(NeuralNetClassifier):
                 f"max_length must be an int >= 2 (room for [CLS] and [SEP]), got "
                 f"{self.max_length!r}."
             )
+        if self.class_weight not in (None, "balanced"):
+            raise ValueError(f"class_weight must be None or 'balanced', got {self.class_weight!r}.")
         if not isinstance(self.min_steps, int | np.integer) or self.min_steps < 0:
             raise ValueError(f"min_steps must be an int >= 0, got {self.min_steps!r}.")
         size = self.batch_size
@@ -462,7 +473,24 @@ class BertClassifier(NeuralNetClassifier):
                 f"{known.tolist()!r}. Pass the full label set as classes=[...]."
             )
         encoded = np.fromiter((index[label] for label in y.tolist()), np.int64, len(y))
+        self.class_weight_ = _balanced_weights(encoded, len(known)) if self.class_weight else None
         return TextDataset(texts_a, texts_b, encoded)
+
+    def _apply_class_weight(self) -> None:
+        """Put ``class_weight_`` into the loss (the criterion exists only once initialised)."""
+        if not self.initialized_:
+            self.initialize()
+        weight = getattr(self, "class_weight_", None)
+        if not hasattr(self.criterion_, "weight"):
+            if weight is not None:
+                raise ValueError(
+                    f"class_weight={self.class_weight!r} needs a criterion with a class weight "
+                    f"(torch.nn.CrossEntropyLoss); {type(self.criterion_).__name__} has none."
+                )
+            return
+        self.criterion_.weight = (
+            None if weight is None else torch.as_tensor(weight, device=self.device)
+        )
 
     @contextmanager
     def _seeded(self) -> Iterator[None]:
@@ -782,6 +810,15 @@ class LinearWarmupDecay(Callback):
         # The scheduler references the optimiser; keeping it would pickle the
         # optimiser state a second time.
         self.scheduler_ = None
+
+
+def _balanced_weights(encoded: np.ndarray, n_classes: int) -> np.ndarray:
+    """scikit-learn's "balanced" weights; classes absent from the labels get 1."""
+    counts = np.bincount(encoded, minlength=n_classes).astype(np.float64)
+    present = counts > 0
+    weights = np.ones(n_classes, dtype=np.float32)
+    weights[present] = len(encoded) / (present.sum() * counts[present])
+    return weights
 
 
 def _train_batch_size(net: Any, n_texts: int) -> int:

@@ -68,6 +68,9 @@ class SetFitClassifier(ClassifierMixin, BaseEstimator):
         Fitted on the tuned embeddings (cloned at every ``fit``). None means
         ``LogisticRegression(C=100, max_iter=1000)``: the unit-norm MiniLM
         embeddings need a weak penalty (scikit-learn's C=1 predicts the prior).
+    class_weight : {"balanced"} or None, default=None
+        Class weights of the default head (scikit-learn's meaning); ignored
+        when ``head`` is given (set it on that head).
     classes : array-like or None, default=None
         The full label set; None infers it from ``y``. Fix it in active learning
         so that ``predict_proba`` has a column per class from the first round.
@@ -130,6 +133,7 @@ class SetFitClassifier(ClassifierMixin, BaseEstimator):
         body_learning_rate: float = 2e-5,
         max_length: int = 128,
         head: Any = None,
+        class_weight: str | None = None,
         classes: Iterable[Any] | None = None,
         predict_batch_size: int = 64,
         device: str = "cpu",
@@ -143,6 +147,7 @@ class SetFitClassifier(ClassifierMixin, BaseEstimator):
         self.body_learning_rate = body_learning_rate
         self.max_length = max_length
         self.head = head
+        self.class_weight = class_weight
         self.classes = classes
         self.predict_batch_size = predict_batch_size
         self.device = device
@@ -212,6 +217,8 @@ class SetFitClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"{name} must be an int >= 1, got {value!r}.")
         if not isinstance(self.max_length, int | np.integer) or self.max_length < 2:
             raise ValueError(f"max_length must be an int >= 2, got {self.max_length!r}.")
+        if self.class_weight not in (None, "balanced"):
+            raise ValueError(f"class_weight must be None or 'balanced', got {self.class_weight!r}.")
         if not self.body_learning_rate > 0:
             raise ValueError(f"body_learning_rate must be > 0, got {self.body_learning_rate!r}.")
 
@@ -230,7 +237,9 @@ class SetFitClassifier(ClassifierMixin, BaseEstimator):
         head = (
             clone(self.head)
             if self.head is not None
-            else LogisticRegression(C=HEAD_C, max_iter=1000, random_state=seed)
+            else LogisticRegression(
+                C=HEAD_C, max_iter=1000, class_weight=self.class_weight, random_state=seed
+            )
         )
         model = SetFitModel(model_body=body, model_head=head)
         with tempfile.TemporaryDirectory(prefix="setfit-") as scratch:

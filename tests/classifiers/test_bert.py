@@ -368,3 +368,16 @@ def test_modal_loop_survives_a_one_class_first_batch(
     assert learner.estimator.single_class_ is None
     assert list(learner.estimator.classes_) == [0, 1]
     assert learner.predict_proba(X_pool[:3]).shape == (3, 2)
+
+
+def test_balanced_class_weight_reaches_the_loss(make_clf: Any, tiny_texts: Any) -> None:
+    from activellm_modal.classifiers.bert import _balanced_weights
+
+    np.testing.assert_allclose(_balanced_weights(np.array([0, 1, 1, 1]), 3), [2.0, 2 / 3, 1.0])
+    texts = tiny_texts[0]
+    y = np.where(np.arange(16) < 4, "negative", "positive")  # 4 vs 12
+    clf = make_clf(class_weight="balanced").fit(texts, y)
+    np.testing.assert_allclose(clf.criterion_.weight.numpy(), [2.0, 2 / 3], rtol=1e-6)
+    assert make_clf().fit(texts, y).criterion_.weight is None
+    with pytest.raises(ValueError, match="class_weight must be None or 'balanced'"):
+        BertClassifier("never/loaded", class_weight="auto").fit(["a", "b"], [0, 1])

@@ -129,6 +129,14 @@ def test_seeded_and_the_global_rngs_are_left_alone(
     )
 
 
+def test_balanced_class_weight_goes_to_the_default_head(make_sf: Any, tiny_texts: Any) -> None:
+    clf = make_sf(class_weight="balanced").fit(*tiny_texts)
+    assert clf.model_.model_head.class_weight == "balanced"
+    assert clf.model_.model_head.C == 100.0
+    with pytest.raises(ValueError, match="class_weight"):
+        make_sf(class_weight="auto").fit(*tiny_texts)
+
+
 def test_pickle_round_trip(sf_tiny: SetFitClassifier, tiny_texts: Any) -> None:
     restored = pickle.loads(pickle.dumps(sf_tiny))
     np.testing.assert_array_equal(
