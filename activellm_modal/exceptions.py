@@ -50,3 +50,12 @@ class LabellingError(ActiveLLMError, ValueError):
 
 class LabelConflictError(ActiveLLMError, RuntimeError):
     """A label was posted for an instance that is already labelled (e.g. from another tab)."""
+
+
+class SingleClassWarning(UserWarning):
+    """A classifier was fitted on labels of one class only and predicts that class.
+
+    An active-learning loop's first batch can miss a class; the fit then succeeds,
+    warns, and the classifier predicts the one class it has seen until a later fit
+    sees a second one.
+    """

@@ -330,6 +330,7 @@ def main() -> None:
             max_length=args.max_length,
             batch_size=args.batch_size,
             max_epochs=args.epochs,
+            min_steps=0,  # the hand loop trains exactly args.epochs
             lr=args.lr,
             warmup_steps=args.warmup_steps,
             random_state=0,

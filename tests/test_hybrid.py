@@ -201,6 +201,7 @@ def test_hybrid_drives_a_bert_classifier(llm_server, pool):
         default_model_path(),
         max_length=32,
         max_epochs=1,
+        min_steps=0,
         batch_size=16,
         classes=[0, 1],
         random_state=0,

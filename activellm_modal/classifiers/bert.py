@@ -1,10 +1,11 @@
 """A scikit-learn / modAL classifier that fine-tunes a BERT-style transformer on raw text.
 
-:class:`BertClassifier` is a skorch ``NeuralNetClassifier`` whose defaults are the
-training recipe of the ActiveLLM paper (Bayer & Reuter 2024): the Hugging Face
-``Trainer`` defaults with 25 epochs, 5 warm-up steps and weight decay 0.01. It
-overrides a few skorch hooks (module creation, batching, optimiser groups) and
-keeps skorch's training loop.
+:class:`BertClassifier` is a skorch ``NeuralNetClassifier``. Its defaults are made
+for few labels (a small batch and a floor of 120 optimiser steps, measured in
+``benchmarks/bench_classifiers.py``); :data:`PAPER_RECIPE` and
+:meth:`BertClassifier.paper_recipe` keep the training recipe of the ActiveLLM
+paper (Bayer & Reuter 2024). It overrides a few skorch hooks (module creation,
+batching, optimiser groups, the number of epochs) and keeps skorch's training loop.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from sklearn.utils.validation import check_consistent_length, column_or_1d
 from skorch import NeuralNetClassifier
 from skorch.callbacks import Callback, GradientNormClipping
 
+from activellm_modal.classifiers._single import one_class_proba, single_class
 from activellm_modal.classifiers._text import (
     TextCollator,
     TextDataset,
@@ -37,20 +39,41 @@ from activellm_modal.classifiers._text import (
 )
 from activellm_modal.exceptions import InvalidPoolError
 
-__all__ = ["BertClassifier"]
+__all__ = ["PAPER_RECIPE", "BertClassifier"]
 
 #: File that :meth:`BertClassifier.save_pretrained` writes next to the model files.
 CONFIG_FILE = "bert_classifier.json"
+
+#: The ActiveLLM paper's training recipe: ``transformers.Trainer``'s defaults plus
+#: ``num_train_epochs=25, warmup_steps=5, weight_decay=0.01`` at the GLUE batch size
+#: 128, so 32 labelled texts get one full-batch optimiser step per epoch: 25 steps.
+PAPER_RECIPE: dict[str, Any] = {
+    "max_length": 128,
+    "batch_size": 128,
+    "max_epochs": 25,
+    "min_steps": 0,
+    "lr": 5e-5,
+    "warmup_steps": 5,
+    "weight_decay": 0.01,
+}
+
+#: ``batch_size="auto"`` trains with ``n_texts / AUTO_STEPS_PER_EPOCH`` texts per batch
+#: within ``AUTO_BATCH_RANGE`` and predicts in batches of ``AUTO_PREDICT_BATCH``.
+AUTO_STEPS_PER_EPOCH = 4
+AUTO_BATCH_RANGE = (8, 32)
+AUTO_PREDICT_BATCH = 64
 
 #: Hyper-parameters written by ``save_pretrained`` and restored by ``load``.
 _SAVED_PARAMS = (
     "max_length",
     "batch_size",
     "max_epochs",
+    "min_steps",
     "lr",
     "warmup_steps",
     "weight_decay",
     "max_grad_norm",
+    "class_weight",
 )
 
 
@@ -64,12 +87,17 @@ class BertClassifier(NeuralNetClassifier):
     ``ActiveLearner``, whose ``teach`` retrains it from the pre-trained weights on
     all texts labelled so far.
 
-    The defaults reproduce the paper's recipe, which is ``transformers.Trainer``'s
-    defaults plus ``num_train_epochs=25, warmup_steps=5, weight_decay=0.01``:
-    AdamW (the fused kernel, ``Trainer``'s ``adamw_torch_fused``) with learning
-    rate 5e-5, linear warm-up then linear decay to 0, gradient norm clipped at
-    1.0, no weight decay on biases and LayerNorm weights, a reshuffle every
-    epoch, no validation split, fp32.
+    The defaults learn from few labels: the batch fits the data (8 texts at 32
+    labels, up to 32 for large sets) and every fit makes at least ``min_steps=120``
+    optimiser steps (30 epochs at 32 labels), so a 32-label fit is not left at the
+    majority class for lack of training. Otherwise they follow
+    ``transformers.Trainer``: AdamW (the fused kernel, ``Trainer``'s
+    ``adamw_torch_fused``) with learning rate 5e-5, linear warm-up then linear
+    decay to 0, gradient norm clipped at 1.0, no weight decay on biases and
+    LayerNorm weights, a reshuffle every epoch, no validation split, fp32.
+    :meth:`paper_recipe` builds the classifier with the ActiveLLM paper's recipe
+    (:data:`PAPER_RECIPE`: 25 full-batch epochs, i.e. 25 steps at 32 labels).
+    ``benchmarks/bench_classifiers.py`` measures both on SST-2 with 32 labels.
 
     Parameters
     ----------
@@ -80,15 +108,20 @@ class BertClassifier(NeuralNetClassifier):
     max_length : int, default=128
         Inputs are truncated to this many tokens (pairs: the longer segment is cut
         first). Batches are padded only to their own longest input.
-    batch_size : int, default=128
-        Training and prediction batch size. 128 is the paper's GLUE setting: with
-        its 32 labelled examples every epoch is one full-batch optimiser step, so
-        the 25 epochs are 25 steps of which 5 warm up. A smaller batch multiplies
-        the number of steps and so changes the recipe; lower it (or
-        ``max_length``) only when memory runs out. Set
+    batch_size : int or "auto", default="auto"
+        Training and prediction batch size. ``"auto"`` trains with
+        ``n_texts / 4`` texts per batch, clipped to 8..32 (8 at 32 labels: four
+        optimiser steps per epoch), and predicts in batches of 64. An int is used
+        for both; -1 means all texts in one batch. Set
         ``iterator_valid__batch_size`` to predict with another size.
-    max_epochs : int, default=25
-        Passes over the training texts per ``fit``.
+    max_epochs : int, default=10
+        Passes over the training texts per ``fit``, raised where needed to reach
+        ``min_steps``.
+    min_steps : int, default=120
+        Floor on the optimiser steps of one ``fit``: the epochs become
+        ``max(max_epochs, ceil(min_steps / batches_per_epoch))``. Few labels make
+        few batches; without the floor 32 labels get too few updates to leave
+        the majority class. 0 disables it. ``n_epochs_`` records the epochs run.
     lr : float, default=5e-5
         Peak learning rate of AdamW.
     warmup_steps : int, default=5
@@ -100,6 +133,10 @@ class BertClassifier(NeuralNetClassifier):
         layers (as ``transformers.Trainer`` does).
     max_grad_norm : float or None, default=1.0
         Gradient norm clipping (the ``Trainer`` default); None disables it.
+    class_weight : {"balanced"} or None, default=None
+        ``"balanced"`` weights the loss of each class by ``n_texts / (n_classes *
+        n_texts_of_class)`` of the training labels (as scikit-learn does), so a
+        skewed random draw does not pull the model to its majority class.
     optimizer : torch optimizer class, default=torch.optim.AdamW
     criterion : torch loss class, default=torch.nn.CrossEntropyLoss
         Applied to the logits; ``predict_proba`` applies the softmax.
@@ -107,7 +144,8 @@ class BertClassifier(NeuralNetClassifier):
         skorch validation split; None trains on every text, as the paper does.
     classes : array-like or None, default=None
         The full label set. None infers it from ``y`` at ``fit``. Fix it in active
-        learning when the first labelled texts may miss a class.
+        learning when the first labelled texts may miss a class: ``predict_proba``
+        then always has a column per class.
     device : str or torch.device, default="cpu"
         Where the network runs, e.g. ``"cuda"``. No GPU is required.
     random_state : int, RandomState instance or None, default=None
@@ -137,6 +175,11 @@ class BertClassifier(NeuralNetClassifier):
         Whether the classifier was fitted on sentence pairs.
     history_ : skorch.History
         Per-epoch training loss and timing.
+    n_epochs_ : int
+        Epochs of the last training call (``max_epochs`` or more, see ``min_steps``).
+    single_class_ : object or None
+        The only label of the last ``fit`` when ``y`` held one class (see Notes);
+        None after a normal fit.
 
     See Also
     --------
@@ -152,11 +195,22 @@ class BertClassifier(NeuralNetClassifier):
     to its own longest text, then the original order is restored. Only one batch
     is ever tokenised at a time, so memory stays flat however large the pool is.
 
+    **One class.** The first batch of an active-learning loop can miss a class.
+    ``fit`` on labels of a single class then trains nothing: it warns
+    (:class:`~activellm_modal.exceptions.SingleClassWarning`) and the classifier
+    predicts that class for every text with probability 1. ``classes_`` is the
+    ``classes`` parameter when given (the other columns of ``predict_proba`` are
+    0), else just the seen class. The next ``fit`` with two classes trains as
+    usual, so a modAL loop keeps running. ``partial_fit`` still needs two known
+    classes.
+
     Examples
     --------
     >>> from activellm_modal.classifiers import BertClassifier
     >>> clf = BertClassifier("bert-base-uncased", max_length=64, random_state=0)
-    >>> clf.get_params()["max_epochs"]
+    >>> clf.get_params()["min_steps"]
+    120
+    >>> BertClassifier.paper_recipe("bert-base-uncased").get_params()["max_epochs"]
     25
     >>> texts = ["a gripping, funny film", "dull and far too long"] * 4
     >>> labels = ["positive", "negative"] * 4
@@ -181,12 +235,14 @@ class BertClassifier(NeuralNetClassifier):
         model_name: str | os.PathLike[str] = "bert-base-uncased",
         *,
         max_length: int = 128,
-        batch_size: int = 128,
-        max_epochs: int = 25,
+        batch_size: int | str = "auto",
+        max_epochs: int = 10,
+        min_steps: int = 120,
         lr: float = 5e-5,
         warmup_steps: int = 5,
         weight_decay: float = 0.01,
         max_grad_norm: float | None = 1.0,
+        class_weight: str | None = None,
         optimizer: type[torch.optim.Optimizer] = torch.optim.AdamW,
         criterion: type[torch.nn.Module] = torch.nn.CrossEntropyLoss,
         train_split: Any = None,
@@ -199,9 +255,11 @@ class BertClassifier(NeuralNetClassifier):
     ) -> None:
         self.model_name = model_name
         self.max_length = max_length
+        self.min_steps = min_steps
         self.warmup_steps = warmup_steps
         self.weight_decay = weight_decay
         self.max_grad_norm = max_grad_norm
+        self.class_weight = class_weight
         self.random_state = random_state
         super().__init__(
             module,
@@ -217,6 +275,38 @@ class BertClassifier(NeuralNetClassifier):
             **kwargs,
         )
 
+    @classmethod
+    def paper_recipe(
+        cls, model_name: str | os.PathLike[str] = "bert-base-uncased", **params: Any
+    ) -> BertClassifier:
+        """A classifier with the ActiveLLM paper's training recipe (:data:`PAPER_RECIPE`).
+
+        25 epochs at batch 128 (one full-batch step per epoch at 32 labels), lr
+        5e-5, 5 warm-up steps, weight decay 0.01, max_length 128, no floor on
+        steps. ``activellm-modal reproduce`` uses it where it sets its figures
+        beside the paper's. With a small model it often leaves 32-label fits at
+        the majority class; the defaults do not.
+
+        Parameters
+        ----------
+        model_name : str or os.PathLike, default="bert-base-uncased"
+            The paper fine-tuned ``bert-base-uncased``.
+        **params
+            Override the recipe or set other parameters.
+
+        Returns
+        -------
+        clf : BertClassifier
+            Unfitted.
+
+        Examples
+        --------
+        >>> clf = BertClassifier.paper_recipe(max_length=64)
+        >>> clf.batch_size, clf.max_epochs, clf.min_steps, clf.max_length
+        (128, 25, 0, 64)
+        """
+        return cls(model_name, **{**PAPER_RECIPE, **params})
+
     # ------------------------------------------------------------------ fitting
 
     def __new__(cls, *args: Any, **kwargs: Any) -> BertClassifier:
@@ -231,6 +321,8 @@ class BertClassifier(NeuralNetClassifier):
 
         Starts from ``model_name``'s weights every time (unless ``warm_start``),
         so refitting on more texts, as modAL's ``teach`` does, retrains from scratch.
+        Labels of a single class train nothing: the classifier warns and predicts
+        that class (see Notes of the class).
 
         Parameters
         ----------
@@ -248,10 +340,27 @@ class BertClassifier(NeuralNetClassifier):
         """
         self._check_hyperparams()
         keep = bool(self.warm_start and self.initialized_)
+        self.single_class_ = None
+        if not keep:
+            texts_a, _ = as_texts(X, "X")  # input errors come before the one-class warning
+            if y is not None:
+                check_consistent_length(texts_a, column_or_1d(y, warn=True))
+            only = single_class(y, self.classes, type(self).__name__)
+            if only is not None:
+                self._fit_single_class(X, only)
+                return self
         dataset = self._training_dataset(X, y, keep_classes=keep)
         with self._seeded():
             super().fit(dataset, None, **fit_params)
         return self
+
+    def _fit_single_class(self, X: Any, label: Any) -> None:
+        """Remember the one class of ``y``; nothing is trained (see the class Notes)."""
+        _, texts_b = as_texts(X, "X")
+        known = np.asarray(self.classes) if self.classes is not None else np.asarray([label])
+        self.classes_inferred_ = known
+        self.pair_input_ = texts_b is not None
+        self.single_class_ = label
 
     def partial_fit(
         self, X: Any, y: Any = None, classes: Any = None, **fit_params: Any
@@ -280,12 +389,31 @@ class BertClassifier(NeuralNetClassifier):
         """
         if isinstance(X, TextDataset):
             # Called by fit(), which has already validated and seeded.
-            return super().partial_fit(X, None, **fit_params)
+            self._apply_class_weight()
+            return super().partial_fit(X, None, **self._epochs_for(X, fit_params))
         self._check_hyperparams()
         dataset = self._training_dataset(X, y, keep_classes=self.initialized_, classes=classes)
+        self.single_class_ = None
         with self._seeded():
-            super().partial_fit(dataset, None, **fit_params)
+            self._apply_class_weight()
+            super().partial_fit(dataset, None, **self._epochs_for(dataset, fit_params))
         return self
+
+    def _epochs_for(self, dataset: TextDataset, fit_params: dict[str, Any]) -> dict[str, Any]:
+        """``fit_params`` with ``epochs``: ``max_epochs``, raised to reach ``min_steps``.
+
+        Set before skorch's loop starts because the learning-rate schedule needs
+        the total number of steps when training begins.
+        """
+        epochs = fit_params.get("epochs")
+        if epochs is None:
+            n_train = len(dataset)
+            if self.train_split is not None:
+                n_train = len(self.get_split_datasets(dataset, None)[0])
+            per_epoch = math.ceil(n_train / _train_batch_size(self, n_train))
+            epochs = max(int(self.max_epochs), math.ceil(int(self.min_steps) / max(1, per_epoch)))
+        self.n_epochs_ = int(epochs)
+        return {**fit_params, "epochs": self.n_epochs_}
 
     def check_data(self, X: Any, y: Any = None) -> None:
         # Inputs are validated in _training_dataset; skorch's check would re-infer
@@ -297,6 +425,16 @@ class BertClassifier(NeuralNetClassifier):
             raise ValueError(
                 f"max_length must be an int >= 2 (room for [CLS] and [SEP]), got "
                 f"{self.max_length!r}."
+            )
+        if self.class_weight not in (None, "balanced"):
+            raise ValueError(f"class_weight must be None or 'balanced', got {self.class_weight!r}.")
+        if not isinstance(self.min_steps, int | np.integer) or self.min_steps < 0:
+            raise ValueError(f"min_steps must be an int >= 0, got {self.min_steps!r}.")
+        size = self.batch_size
+        is_int = isinstance(size, int | np.integer)
+        if size != "auto" and not (is_int and (size >= 1 or size == -1)):
+            raise ValueError(
+                f"batch_size must be 'auto', an int >= 1 or -1 (all texts), got {size!r}."
             )
         if not isinstance(self.warmup_steps, int | np.integer) or self.warmup_steps < 0:
             raise ValueError(f"warmup_steps must be an int >= 0, got {self.warmup_steps!r}.")
@@ -327,9 +465,10 @@ class BertClassifier(NeuralNetClassifier):
                 known = np.unique(y)
             if len(known) < 2:
                 raise ValueError(
-                    f"Only one class is known ({known.tolist()!r}); a classifier needs at "
+                    f"Only one class is known ({known.tolist()!r}); training needs at "
                     "least 2. Pass classes=[...] with the full label set, e.g. when the "
-                    "first labelled texts of an active-learning loop miss a class."
+                    "first labelled texts of an active-learning loop miss a class (fit "
+                    "accepts one class: it warns and predicts that class)."
                 )
             self.classes_inferred_ = known
             self.pair_input_ = texts_b is not None
@@ -341,7 +480,24 @@ class BertClassifier(NeuralNetClassifier):
                 f"{known.tolist()!r}. Pass the full label set as classes=[...]."
             )
         encoded = np.fromiter((index[label] for label in y.tolist()), np.int64, len(y))
+        self.class_weight_ = _balanced_weights(encoded, len(known)) if self.class_weight else None
         return TextDataset(texts_a, texts_b, encoded)
+
+    def _apply_class_weight(self) -> None:
+        """Put ``class_weight_`` into the loss (the criterion exists only once initialised)."""
+        if not self.initialized_:
+            self.initialize()
+        weight = getattr(self, "class_weight_", None)
+        if not hasattr(self.criterion_, "weight"):
+            if weight is not None:
+                raise ValueError(
+                    f"class_weight={self.class_weight!r} needs a criterion with a class weight "
+                    f"(torch.nn.CrossEntropyLoss); {type(self.criterion_).__name__} has none."
+                )
+            return
+        self.criterion_.weight = (
+            None if weight is None else torch.as_tensor(weight, device=self.device)
+        )
 
     @contextmanager
     def _seeded(self) -> Iterator[None]:
@@ -434,7 +590,12 @@ class BertClassifier(NeuralNetClassifier):
         else:
             kwargs = self.get_params_for("iterator_valid")
             iterator = self.iterator_valid
-        kwargs.setdefault("batch_size", self.batch_size)
+        if training:
+            kwargs.setdefault("batch_size", _train_batch_size(self, len(dataset)))
+        elif self.batch_size == "auto":
+            kwargs.setdefault("batch_size", AUTO_PREDICT_BATCH)
+        else:
+            kwargs.setdefault("batch_size", self.batch_size)
         if kwargs["batch_size"] == -1:
             kwargs["batch_size"] = len(dataset)
         kwargs.setdefault("collate_fn", TextCollator(self.tokenizer_, self.max_length))
@@ -446,6 +607,8 @@ class BertClassifier(NeuralNetClassifier):
         return getattr(output, "logits", output)
 
     def check_is_fitted(self, attributes: Any = None, *args: Any, **kwargs: Any) -> None:
+        if getattr(self, "single_class_", None) is not None and attributes is None:
+            return  # fitted on one class: predicts it without a network
         super().check_is_fitted(attributes or ["module_", "tokenizer_"], *args, **kwargs)
 
     def __sklearn_tags__(self) -> Any:
@@ -476,6 +639,8 @@ class BertClassifier(NeuralNetClassifier):
         self.check_is_fitted()
         texts_a, texts_b = as_texts(X, "X")
         self._check_pair_input(texts_b)
+        if getattr(self, "single_class_", None) is not None:
+            return one_class_proba(len(texts_a), self.classes_, self.single_class_)
         order = length_order(self.tokenizer_, texts_a, texts_b, self.max_length)
         # inference_mode also skips autograd's version counting, which no_grad
         # (skorch's choice) keeps; a few percent on CPU.
@@ -532,6 +697,11 @@ class BertClassifier(NeuralNetClassifier):
             The directory.
         """
         self.check_is_fitted()
+        if getattr(self, "single_class_", None) is not None:
+            raise ValueError(
+                f"This classifier was fitted on one class ({self.single_class_!r}) and holds "
+                "no trained network to save; fit it on at least two classes first."
+            )
         labels = self.classes_
         restored = np.asarray(json.loads(json.dumps(labels.tolist(), default=_json_scalar)))
         if restored.shape != labels.shape or not np.array_equal(
@@ -634,8 +804,8 @@ class LinearWarmupDecay(Callback):
 
     def on_train_begin(self, net: Any, X: Any = None, y: Any = None, **kwargs: Any) -> None:
         dataset_train, _ = net.get_split_datasets(X, y)
-        steps = math.ceil(len(dataset_train) / _train_batch_size(net, dataset_train))
-        total = max(1, steps * net.max_epochs)
+        steps = math.ceil(len(dataset_train) / _train_batch_size(net, len(dataset_train)))
+        total = max(1, steps * getattr(net, "n_epochs_", net.max_epochs))
         factor = partial(_warmup_decay_factor, warmup=int(net.warmup_steps), total=total)
         self.scheduler_ = torch.optim.lr_scheduler.LambdaLR(net.optimizer_, factor)
 
@@ -649,9 +819,22 @@ class LinearWarmupDecay(Callback):
         self.scheduler_ = None
 
 
-def _train_batch_size(net: Any, dataset: Any) -> int:
+def _balanced_weights(encoded: np.ndarray, n_classes: int) -> np.ndarray:
+    """scikit-learn's "balanced" weights; classes absent from the labels get 1."""
+    counts = np.bincount(encoded, minlength=n_classes).astype(np.float64)
+    present = counts > 0
+    weights = np.ones(n_classes, dtype=np.float32)
+    weights[present] = len(encoded) / (present.sum() * counts[present])
+    return weights
+
+
+def _train_batch_size(net: Any, n_texts: int) -> int:
+    """Texts per training batch: all of them (-1), ``batch_size`` or the ``"auto"`` rule."""
     size = net.get_params_for("iterator_train").get("batch_size", net.batch_size)
-    return len(dataset) if size == -1 else max(1, int(size))
+    if size == "auto":
+        low, high = AUTO_BATCH_RANGE
+        return int(min(high, max(low, math.ceil(n_texts / AUTO_STEPS_PER_EPOCH))))
+    return n_texts if size == -1 else max(1, int(size))
 
 
 def _warmup_decay_factor(step: int, *, warmup: int, total: int) -> float:

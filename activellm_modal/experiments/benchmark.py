@@ -59,7 +59,7 @@ class BenchmarkConfig:
     batch_size: int = 32
     pool_size: int = 5000
     classifier: str = "embed"
-    epochs: int = 5
+    epochs: int | None = None
     max_length: int = 64
     base_url: str | None = None
     model_name: str | None = None
@@ -124,8 +124,8 @@ def plan(config: BenchmarkConfig) -> tuple[list[BenchmarkJob], BenchmarkData]:
     """Load data and recordings, build the pool and the embedding table, list the jobs."""
     names = config.strategies or available_strategies()
     check_strategies(names)
-    if config.classifier not in ("embed", "bert"):
-        raise ValueError(f"classifier={config.classifier!r}: use 'embed' or 'bert'.")
+    if config.classifier not in ("embed", "bert", "setfit"):
+        raise ValueError(f"classifier={config.classifier!r}: use 'embed', 'bert' or 'setfit'.")
     runs, seeds = config.runs or [1, 2, 3, 4, 5], config.seeds or [42, 109, 27]
     task = load_data(config)
     test_texts, test_labels = task.test_texts, task.test_labels
@@ -194,18 +194,25 @@ def plan(config: BenchmarkConfig) -> tuple[list[BenchmarkJob], BenchmarkData]:
 def make_classifier(
     config: BenchmarkConfig, table: EmbeddingTable, seed: int, n_classes: int = 2
 ) -> Any:
-    """Frozen embeddings + logistic regression (fast), or a fine-tuned BertClassifier."""
+    """Frozen embeddings + logistic regression (fast), or a BertClassifier / SetFitClassifier."""
+    classes = list(range(n_classes))
     if config.classifier == "bert":
         from activellm_modal.classifiers import BertClassifier
 
+        epochs = {} if config.epochs is None else {"max_epochs": config.epochs}
         return BertClassifier(
             config.model,
             max_length=config.max_length,
-            max_epochs=config.epochs,
-            batch_size=32,
-            classes=list(range(n_classes)),
+            classes=classes,
             random_state=seed,
             iterator_valid__batch_size=128,
+            **epochs,
+        )
+    if config.classifier == "setfit":
+        from activellm_modal.classifiers import SetFitClassifier
+
+        return SetFitClassifier(
+            config.model, max_length=config.max_length, classes=classes, random_state=seed
         )
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -254,7 +261,8 @@ def run_job(job: BenchmarkJob, data: BenchmarkData) -> list[dict[str, object]]:
         labelled[available[np.asarray(picked, dtype=np.intp)]] = True
         y_known = data.labels[labelled]
         start = time.perf_counter()
-        fitted = np.unique(y_known).size > 1 or config.classifier == "bert"
+        # BertClassifier and SetFitClassifier accept one class (they predict it).
+        fitted = np.unique(y_known).size > 1 or config.classifier != "embed"
         if fitted:
             learner.fit(data.texts[labelled], y_known)
         train_s = time.perf_counter() - start
@@ -368,11 +376,11 @@ def write_report(frame: pd.DataFrame, config: BenchmarkConfig) -> tuple[Path, Pa
         if config.base_url
         else ("GPT-4's recorded answer to the run's 201 shown instances (replayed)")
     )
-    classifier = (
-        f"BertClassifier `{model_label(config.model)}` ({config.epochs} epochs)"
-        if config.classifier == "bert"
-        else f"frozen `{model_label(config.model)}` embeddings + logistic regression"
-    )
+    epochs = "default schedule" if config.epochs is None else f"{config.epochs} epochs"
+    classifier = {
+        "bert": f"BertClassifier `{model_label(config.model)}` ({epochs})",
+        "setfit": f"SetFitClassifier `{model_label(config.model)}`",
+    }.get(config.classifier, f"frozen `{model_label(config.model)}` embeddings + LR")
     text = [
         "# Benchmark: ActiveLLM vs classic active learning on "
         + (config.train.name if config.train else config.task),

@@ -17,7 +17,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 #: Settings for fits whose quality does not matter: a couple of seconds each.
-TINY = {"max_length": 32, "batch_size": 8, "max_epochs": 1, "random_state": 0}
+TINY = {"max_length": 32, "batch_size": 8, "max_epochs": 1, "min_steps": 0, "random_state": 0}
 
 
 @pytest.fixture(scope="session")

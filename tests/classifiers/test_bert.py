@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from activellm_modal.classifiers import BertClassifier
 from activellm_modal.classifiers._text import TextDataset
-from activellm_modal.exceptions import InvalidPoolError
+from activellm_modal.exceptions import InvalidPoolError, SingleClassWarning
 
 pytestmark = pytest.mark.slow
 
@@ -42,13 +42,16 @@ def test_init_only_stores_parameters() -> None:
     assert is_classifier(clf)
 
 
-def test_defaults_follow_the_paper_recipe() -> None:
+def test_defaults_are_for_few_labels_and_the_paper_recipe_is_a_preset() -> None:
     params = BertClassifier().get_params()
     assert params["model_name"] == "bert-base-uncased"
-    assert (params["max_epochs"], params["warmup_steps"]) == (25, 5)
-    assert (params["lr"], params["weight_decay"]) == (5e-5, 0.01)
-    assert params["batch_size"] == 128
+    assert (params["batch_size"], params["max_epochs"], params["min_steps"]) == ("auto", 10, 120)
+    assert (params["lr"], params["weight_decay"], params["warmup_steps"]) == (5e-5, 0.01, 5)
     assert params["max_length"] == 128
+    paper = BertClassifier.paper_recipe().get_params()
+    assert (paper["batch_size"], paper["max_epochs"], paper["min_steps"]) == (128, 25, 0)
+    assert (paper["lr"], paper["weight_decay"], paper["warmup_steps"]) == (5e-5, 0.01, 5)
+    assert BertClassifier.paper_recipe("m", max_epochs=3, classes=[0, 1]).max_epochs == 3
     assert params["train_split"] is None
     assert params["optimizer"] is torch.optim.AdamW
     assert params["criterion"] is torch.nn.CrossEntropyLoss
@@ -100,7 +103,13 @@ def test_non_text_input_is_rejected_with_the_fix(X: Any, fragment: str) -> None:
 
 def test_label_problems_are_reported_before_loading() -> None:
     with pytest.raises(ValueError, match="Only one class"):
-        BertClassifier("never/loaded").fit(["a", "b"], [1, 1])
+        BertClassifier("never/loaded").partial_fit(["a", "b"], [1, 1])
+    with pytest.raises(ValueError, match="not in classes"):
+        BertClassifier("never/loaded", classes=["x", "y"]).fit(["a", "b"], ["z", "z"])
+    with pytest.raises(ValueError, match="min_steps"):
+        BertClassifier("never/loaded", min_steps=-1).fit(["a", "b"], [0, 1])
+    with pytest.raises(ValueError, match="batch_size"):
+        BertClassifier("never/loaded", batch_size=0).fit(["a", "b"], [0, 1])
     with pytest.raises(ValueError, match="outside classes_"):
         BertClassifier("never/loaded", classes=["x", "y"]).fit(["a", "b"], ["x", "z"])
     with pytest.raises(ValueError, match="max_length"):
@@ -289,3 +298,86 @@ def test_modal_active_learning_loop(make_clf: Any, sst2: Any) -> None:
     for strategy in (margin_sampling, entropy_sampling):
         idx, _ = strategy(learner.estimator, X_pool, n_instances=3)
         assert len(set(idx.tolist())) == 3
+
+
+# ------------------------------------------------------- few labels, one class
+
+
+def test_auto_batch_and_the_floor_on_steps(make_clf: Any, tiny_texts: Any) -> None:
+    from activellm_modal.classifiers.bert import _train_batch_size
+
+    auto = BertClassifier("never/loaded")
+    assert [_train_batch_size(auto, n) for n in (5, 32, 64, 100, 1000)] == [8, 8, 16, 25, 32]
+    assert _train_batch_size(BertClassifier("never/loaded", batch_size=-1), 40) == 40
+    texts, labels = tiny_texts  # 16 texts: batches of 8, 2 steps per epoch
+    clf = make_clf(batch_size="auto", max_epochs=1, min_steps=6).fit(texts, labels)
+    assert clf.n_epochs_ == 3 and len(clf.history) == 3
+    assert clf.history[-1, "train_batch_count"] == 2
+    assert clf.get_iterator(TextDataset(texts), training=False).batch_size == 64
+    # Without the floor max_epochs rules; an explicit epochs= wins over both.
+    assert make_clf(max_epochs=2, min_steps=0).fit(texts, labels).n_epochs_ == 2
+    assert make_clf(min_steps=50).fit(texts, labels, epochs=1).n_epochs_ == 1
+
+
+def test_one_class_fit_warns_and_predicts_that_class(
+    make_clf: Any, tiny_texts: Any, tmp_path: Any
+) -> None:
+    texts = tiny_texts[0][:4]
+    clf = make_clf()
+    with pytest.warns(SingleClassWarning, match="predicts 'positive' for every text"):
+        clf.fit(texts, ["positive"] * 4)
+    assert not hasattr(clf, "module_")  # nothing loaded, nothing trained
+    assert list(clf.classes_) == ["positive"]
+    np.testing.assert_array_equal(clf.predict_proba(texts[:2]), [[1.0], [1.0]])
+    fixed = make_clf(classes=["negative", "positive"])
+    with pytest.warns(SingleClassWarning, match="keeps a column for each"):
+        fixed.fit(texts, ["negative"] * 4)
+    np.testing.assert_array_equal(fixed.predict_proba(texts[:2]), [[1, 0], [1, 0]])
+    assert list(fixed.predict(texts[:2])) == ["negative", "negative"]
+    restored = pickle.loads(pickle.dumps(fixed))
+    assert list(restored.predict(texts[:1])) == ["negative"]
+    with pytest.raises(ValueError, match="fitted on one class"):
+        fixed.save_pretrained(tmp_path / "nothing")
+    fixed.fit(*tiny_texts)  # two classes: trains as usual
+    assert fixed.single_class_ is None and fixed.module_ is not None
+    assert fixed.predict_proba(texts[:2]).min() > 0
+
+
+@pytest.mark.usefixtures("modal_check_X_y")
+@pytest.mark.parametrize("classes", [[0, 1], None], ids=["classes-fixed", "classes-inferred"])
+def test_modal_loop_survives_a_one_class_first_batch(
+    make_clf: Any, sst2: Any, classes: Any
+) -> None:
+    from modAL.models import ActiveLearner
+    from modAL.uncertainty import margin_sampling, uncertainty_sampling
+
+    train = sst2[0].iloc[:60]
+    negatives = train[train["label"] == 0]["text"].to_numpy(dtype=object)[:4]
+    positives = train[train["label"] == 1]["text"].to_numpy(dtype=object)[:4]
+    X_pool = train["text"].to_numpy(dtype=object)[40:]
+    learner = ActiveLearner(
+        estimator=make_clf(classes=classes), query_strategy=uncertainty_sampling
+    )
+    with pytest.warns(SingleClassWarning):
+        learner.teach(negatives, np.zeros(4, dtype=int))
+    assert set(learner.predict(X_pool)) == {0}
+    idx, _ = learner.query(X_pool, n_instances=3)
+    assert len(set(idx.tolist())) == 3
+    assert len(margin_sampling(learner.estimator, X_pool, n_instances=2)[0]) == 2
+    learner.teach(positives, np.ones(4, dtype=int))
+    assert learner.estimator.single_class_ is None
+    assert list(learner.estimator.classes_) == [0, 1]
+    assert learner.predict_proba(X_pool[:3]).shape == (3, 2)
+
+
+def test_balanced_class_weight_reaches_the_loss(make_clf: Any, tiny_texts: Any) -> None:
+    from activellm_modal.classifiers.bert import _balanced_weights
+
+    np.testing.assert_allclose(_balanced_weights(np.array([0, 1, 1, 1]), 3), [2.0, 2 / 3, 1.0])
+    texts = tiny_texts[0]
+    y = np.where(np.arange(16) < 4, "negative", "positive")  # 4 vs 12
+    clf = make_clf(class_weight="balanced").fit(texts, y)
+    np.testing.assert_allclose(clf.criterion_.weight.numpy(), [2.0, 2 / 3], rtol=1e-6)
+    assert make_clf().fit(texts, y).criterion_.weight is None
+    with pytest.raises(ValueError, match="class_weight must be None or 'balanced'"):
+        BertClassifier("never/loaded", class_weight="auto").fit(["a", "b"], [0, 1])
