@@ -17,6 +17,7 @@ from activellm_modal.exceptions import (
     PoolTooSmallError,
     ReplayMissError,
     SelectionWarning,
+    SingleClassWarning,
 )
 from activellm_modal.hybrid import HybridStrategy, StepRecord
 from activellm_modal.parsing import parse_selection
@@ -58,6 +59,8 @@ __all__ = [
     "ReplayMissError",
     "SavedLoop",
     "SelectionWarning",
+    "SetFitClassifier",
+    "SingleClassWarning",
     "StepRecord",
     "StoppingCriterion",
     "SubsampledStrategy",
@@ -70,9 +73,9 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # BertClassifier imports torch and transformers (seconds); only pay for it when used.
-    if name == "BertClassifier":
-        from activellm_modal.classifiers import BertClassifier
+    # The classifiers import torch and transformers (seconds); only pay for them when used.
+    if name in ("BertClassifier", "SetFitClassifier"):
+        from activellm_modal import classifiers
 
-        return BertClassifier
+        return getattr(classifiers, name)
     raise AttributeError(f"module 'activellm_modal' has no attribute {name!r}")
