@@ -23,11 +23,14 @@ from activellm_modal.labelling.session import embedding_table
 from tests.labelling.conftest import LabelServer
 
 KILLS = 20
+# At most this many labels (plus the one in flight) per cycle: 20 cycles stay within the pool.
+MAX_PER_CYCLE = 25
+POOL_SIZE = 600
 
 
 def test_sigkill_loses_no_confirmed_label(tmp_path: Path, sst2_train, embed_cache: Path) -> None:
     pool = tmp_path / "pool.csv"
-    sst2_train.iloc[:600][["idx", "text"]].to_csv(pool, index=False)
+    sst2_train.iloc[:POOL_SIZE][["idx", "text"]].to_csv(pool, index=False)
     embedding_table(load_data(pool).texts, None, embed_cache / "emb")  # warm: no MiniLM per start
     db = tmp_path / "labels.sqlite"
     args = [str(pool), "--labels", "negative,positive", "--db", str(db), "--strategy", "random"]
@@ -38,8 +41,9 @@ def test_sigkill_loses_no_confirmed_label(tmp_path: Path, sst2_train, embed_cach
     attempted: set[int] = set()
     started = time.monotonic()
 
-    def post_labels(stop: threading.Event) -> None:
+    def post_labels(stop: threading.Event, enough: threading.Event, cap: int) -> None:
         client = httpx.Client(base_url=server.url, timeout=5)
+        posted = 0
         try:
             state = client.get("/api/state").json()
             while not stop.is_set():
@@ -52,6 +56,9 @@ def test_sigkill_loses_no_confirmed_label(tmp_path: Path, sst2_train, embed_cach
                 answer = client.post("/api/label", json={"row": row, "label": label, "client": "k"})
                 if answer.status_code == 200:
                     confirmed[row] = label
+                posted += 1
+                if posted >= cap:
+                    enough.set()  # keep posting: the kill should land with a label in flight
                 state = answer.json()["state"]
         except (httpx.TransportError, ValueError):
             pass  # the server died under us: whatever was not answered is not confirmed
@@ -60,10 +67,14 @@ def test_sigkill_loses_no_confirmed_label(tmp_path: Path, sst2_train, embed_cach
 
     for _ in range(KILLS):
         server.start().wait_for_item()  # the first batch of a fresh process imports modAL
-        stop = threading.Event()
-        poster = threading.Thread(target=post_labels, args=(stop,))
+        stop, enough = threading.Event(), threading.Event()
+        # A random moment, bounded in time and in labels: an idle machine posts ~100 labels a
+        # second, and 20 unbounded cycles would label the whole pool before the last kill.
+        cap = rng.randint(1, MAX_PER_CYCLE)
+        poster = threading.Thread(target=post_labels, args=(stop, enough, cap))
         poster.start()
-        time.sleep(rng.uniform(0.02, 0.6))
+        if enough.wait(timeout=rng.uniform(0.02, 0.6)):
+            time.sleep(rng.uniform(0.0, 0.015))  # somewhere inside the next label's round trip
         server.kill(signal.SIGKILL)
         stop.set()
         poster.join(timeout=30)
@@ -80,5 +91,6 @@ def test_sigkill_loses_no_confirmed_label(tmp_path: Path, sst2_train, embed_cach
         f"{len(set(stored) - set(confirmed))} stored but unconfirmed (in flight at a kill)"
     )
     assert len(confirmed) >= KILLS  # the kills did land while labels were flowing
+    assert len(stored) < POOL_SIZE  # every restart had texts left to label
     assert lost == []
     assert not invented
