@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from modAL.models import ActiveLearner
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -32,6 +33,16 @@ def text_learner(strategy: Any) -> ActiveLearner:
         estimator=make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=500)),
         query_strategy=strategy,
     )
+
+
+def teach_rounds(learner: ActiveLearner, X: np.ndarray, y: np.ndarray, rounds: int, k: int) -> None:
+    """Query ``k`` of the texts not yet taught and teach their labels, ``rounds`` times."""
+    mask = np.ones(len(X), dtype=bool)
+    for _ in range(rounds):
+        rows = np.flatnonzero(mask)
+        idx, _ = learner.query(X[rows], n_instances=k)
+        learner.teach(X[rows[idx]], y[rows[idx]])
+        mask[rows[idx]] = False
 
 
 class CountingBackend:

@@ -12,7 +12,7 @@ from sklearn.base import clone
 
 from activellm_modal import ActiveLLM, LLMEndpointError
 from activellm_modal.hybrid import HybridStrategy
-from tests.loops import scripted_llm, text_learner
+from tests.loops import scripted_llm, teach_rounds, text_learner
 from tests.openai_server import Status, pick_longest
 
 N = 10
@@ -207,12 +207,7 @@ def test_hybrid_drives_a_bert_classifier(llm_server, pool):
         random_state=0,
     )
     learner = ActiveLearner(estimator=clf, query_strategy=hybrid)
-    mask = np.ones(len(X), dtype=bool)
-    for _ in range(2):
-        rows = np.flatnonzero(mask)
-        idx, _ = learner.query(X[rows], n_instances=8)
-        learner.teach(X[rows[idx]], y[rows[idx]])
-        mask[rows[idx]] = False
+    teach_rounds(learner, X, y, rounds=2, k=8)
     assert [step.strategy for step in hybrid.history_] == ["cold_start", "then"]
     assert len(llm_server.chat_requests) == 1 and len(learner.y_training) == 16
     assert learner.predict_proba(X[:4]).shape == (4, 2)

@@ -214,7 +214,7 @@ def test_hybrid_strategy_drives_a_setfit_classifier(llm_server: Any, make_sf: An
     from modAL.models import ActiveLearner
 
     from activellm_modal.hybrid import HybridStrategy
-    from tests.loops import scripted_llm
+    from tests.loops import scripted_llm, teach_rounds
     from tests.openai_server import pick_longest
 
     train = sst2[0].iloc[:120]
@@ -222,12 +222,7 @@ def test_hybrid_strategy_drives_a_setfit_classifier(llm_server: Any, make_sf: An
     llm_server.default = lambda body: pick_longest(body, 8)
     hybrid = HybridStrategy(scripted_llm(llm_server, n_presented=40), switch_after=1)
     learner = ActiveLearner(estimator=make_sf(classes=[0, 1]), query_strategy=hybrid)
-    mask = np.ones(len(X), dtype=bool)
-    for _ in range(2):
-        rows = np.flatnonzero(mask)
-        idx, _ = learner.query(X[rows], n_instances=8)
-        learner.teach(X[rows[idx]], y[rows[idx]])
-        mask[rows[idx]] = False
+    teach_rounds(learner, X, y, rounds=2, k=8)
     assert [step.strategy for step in hybrid.history_] == ["cold_start", "then"]
     assert len(llm_server.chat_requests) == 1 and len(learner.y_training) == 16
     assert learner.predict_proba(X[:4]).shape == (4, 2)
