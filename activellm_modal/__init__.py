@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from activellm_modal.compat import patch_modal
 from activellm_modal.exceptions import (
     ActiveLLMError,
     EmptyPoolError,
@@ -19,11 +18,9 @@ from activellm_modal.exceptions import (
     SelectionWarning,
     SingleClassWarning,
 )
-from activellm_modal.hybrid import HybridStrategy, StepRecord
-from activellm_modal.parsing import parse_selection
-from activellm_modal.persistence import SavedLoop, load_loop, save_loop
-from activellm_modal.rerank import LLMReRanker
-from activellm_modal.stopping import (
+from activellm_modal.loop.compat import patch_modal
+from activellm_modal.loop.persistence import SavedLoop, load_loop, save_loop
+from activellm_modal.loop.stopping import (
     AllOf,
     AnyOf,
     CostBudget,
@@ -33,8 +30,11 @@ from activellm_modal.stopping import (
     OverallUncertainty,
     StoppingCriterion,
 )
-from activellm_modal.strategy import ActiveLLM, QueryRecord
-from activellm_modal.subsample import SubsampledStrategy, subsampled
+from activellm_modal.query.parsing import parse_selection
+from activellm_modal.strategies.activellm import ActiveLLM, QueryRecord
+from activellm_modal.strategies.hybrid import HybridStrategy, StepRecord
+from activellm_modal.strategies.rerank import LLMReRanker
+from activellm_modal.strategies.subsample import SubsampledStrategy, subsampled
 
 __version__ = "0.1.0"
 

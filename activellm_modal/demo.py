@@ -28,7 +28,7 @@ def run_demo(shared_dir: Path) -> list[dict[str, object]]:
     """Train on 32 random vs 32 GPT-4-chosen SST-2 sentences, per recorded run."""
     from modAL.models import ActiveLearner
 
-    from activellm_modal.compat import patch_modal
+    from activellm_modal.loop.compat import patch_modal
 
     patch_modal()
     train = read_split(shared_dir / "datasets", "sst2", "train")

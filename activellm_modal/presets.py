@@ -8,7 +8,7 @@
   covering every label; the LLM's first ``k`` picks are kept (see README,
   "Cold-start selection": the measured evidence).
 * ``"diverse"``: ``"coverage"``, but the LLM nominates ``2k`` and k-means over
-  the nominees keeps ``k`` (:func:`~activellm_modal.diversify.diversify`).
+  the nominees keeps ``k`` (:func:`~activellm_modal.query.diversify.diversify`).
 * ``"local"``: coverage presentation with 50 texts shown, a JSON answer and no
   nomination round, for small local models: they name no positions in a long
   prompt, and in a short one they name the first positions, which the
@@ -69,6 +69,6 @@ def preset_params(name: str) -> dict[str, Any]:
 
 def make_strategy(name: str, **params: Any) -> Any:
     """``ActiveLLM`` configured as preset ``name``; ``params`` override or add to it."""
-    from activellm_modal.strategy import ActiveLLM
+    from activellm_modal.strategies.activellm import ActiveLLM
 
     return ActiveLLM(**{**preset_params(name), **params})

@@ -17,7 +17,7 @@ offline, on sst2, cola, emotion, sst5, mrpc and rte:
   coverage order);
 * simulated LLMs: ``first`` (names positions 0, 1, 2, ...) and ``random``;
   ``m`` = nominations per label needed (m > 1: nominate m*k, keep k by
-  :func:`~activellm_modal.diversify.diversify`).
+  :func:`~activellm_modal.query.diversify.diversify`).
 
 Run from the repository root (embeddings are cached in .activellm-cache/):
 
@@ -41,8 +41,8 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
 
-from activellm_modal.coverage import local_density, present_with_coverage, typical_points
-from activellm_modal.diversify import diversify
+from activellm_modal.query.coverage import local_density, present_with_coverage, typical_points
+from activellm_modal.query.diversify import diversify
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _cold_start_data import TASKS, task_subset

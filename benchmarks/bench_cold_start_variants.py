@@ -44,8 +44,8 @@ import pandas as pd
 from sklearn.cluster import KMeans
 from sklearn.neighbors import NearestNeighbors
 
-from activellm_modal.coverage import local_density, present_with_coverage, typical_points
-from activellm_modal.diversify import diversify
+from activellm_modal.query.coverage import local_density, present_with_coverage, typical_points
+from activellm_modal.query.diversify import diversify
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _cold_start_data import TASKS, task_subset

@@ -25,7 +25,7 @@ import pandas as pd
 from activellm_modal import ActiveLLM
 from activellm_modal.data import default_shared_dir, read_split
 from activellm_modal.llm import Completion
-from activellm_modal.prompt import build_messages, render_instances
+from activellm_modal.query.prompt import build_messages, render_instances
 
 
 class InstantBackend:

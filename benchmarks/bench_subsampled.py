@@ -34,7 +34,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from activellm_modal.data import default_shared_dir, read_split
-from activellm_modal.subsample import subsampled
+from activellm_modal.strategies.subsample import subsampled
 
 SIZES = (10_000, 100_000, 1_000_000)
 K = 32

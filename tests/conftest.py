@@ -54,7 +54,7 @@ def llm_server(_llm_server: ScriptedOpenAIServer) -> Iterator[ScriptedOpenAIServ
 def _modal_on_this_stack(request: pytest.FixtureRequest) -> None:
     """modAL 0.4.2.1 made to run on today's stack (test_compat manages the patches itself)."""
     if not request.module.__name__.endswith("test_compat"):
-        from activellm_modal.compat import patch_modal
+        from activellm_modal.loop.compat import patch_modal
 
         patch_modal()
 

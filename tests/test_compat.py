@@ -1,4 +1,4 @@
-"""modAL on today's stack: each scenario fails without :mod:`activellm_modal.compat`
+"""modAL on today's stack: each scenario fails without :mod:`activellm_modal.loop.compat`
 (shown in a fresh interpreter, so nothing this session patched can hide the failure)
 and works with it."""
 
@@ -26,7 +26,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from activellm_modal.compat import (
+from activellm_modal.loop.compat import (
     applied_patches,
     needed_patches,
     patch_modal,
@@ -421,7 +421,7 @@ def test_does_nothing_where_modal_already_works() -> None:
         sklearn.utils.check_X_y = check_X_y
         np.float = float
         pd.DataFrame.append = lambda self, others: pd.concat([self, *others])
-        from activellm_modal import compat
+        from activellm_modal.loop import compat
         def report():
             first = compat.patch_modal()
             return [[line.split(":")[0] for line in first], compat.patch_modal()]
@@ -457,14 +457,14 @@ def test_unpatch_restores_the_failures_in_process(caplog: pytest.LogCaptureFixtu
         cached_before = sorted(pycache.iterdir()) if pycache.is_dir() else []
 
         with (
-            caplog.at_level(logging.INFO, logger="activellm_modal.compat"),
+            caplog.at_level(logging.INFO, logger="activellm_modal.loop.compat"),
             warnings.catch_warnings(),
         ):
             warnings.simplefilter("error", SyntaxWarning)  # ``is 'binary'`` is rewritten
             report = patch_modal()
         assert [line[0] for line in report] == ["C", "E", "D", "A", "B"]
         assert [r.getMessage().split(": ", 1)[1] for r in caplog.records] == report
-        assert all(r.name == "activellm_modal.compat" for r in caplog.records)
+        assert all(r.name == "activellm_modal.loop.compat" for r in caplog.records)
         # The rewritten module was never written to disk as bytecode.
         assert (sorted(pycache.iterdir()) if pycache.is_dir() else []) == cached_before
         scenario_uncertainty()
@@ -523,7 +523,7 @@ def test_data_vstack_pandas_rows_keep_columns_and_dtypes(patched: None) -> None:
 def test_docstring_examples() -> None:
     import doctest
 
-    import activellm_modal.compat as compat
+    import activellm_modal.loop.compat as compat
 
     with _unpatched():
         result = doctest.testmod(compat)

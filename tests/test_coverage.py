@@ -10,17 +10,17 @@ import pytest
 from sklearn.base import clone
 
 from activellm_modal import ActiveLLM
-from activellm_modal.coverage import (
+from activellm_modal.embeddings.cache import EmbeddingCache
+from activellm_modal.llm import Completion
+from activellm_modal.presets import PRESETS, make_strategy, preset_params
+from activellm_modal.query.coverage import (
     CoveragePresenter,
     coverage_order,
     local_density,
     present_with_coverage,
     typical_points,
 )
-from activellm_modal.diversify import diversify, diversify_balanced
-from activellm_modal.embedding_cache import EmbeddingCache
-from activellm_modal.llm import Completion
-from activellm_modal.presets import PRESETS, make_strategy, preset_params
+from activellm_modal.query.diversify import diversify, diversify_balanced
 
 # Four well-separated topics; a text's topic is its first word.
 TOPICS = ("football", "cooking", "finance", "astronomy")

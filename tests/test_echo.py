@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from activellm_modal.echo import EchoMatch, looks_echoed, match_echoed, resolve_echo
-from activellm_modal.parsing import parse_answer
+from activellm_modal.query.echo import EchoMatch, looks_echoed, match_echoed, resolve_echo
+from activellm_modal.query.parsing import parse_answer
 
 # Answers of SmolLM2-135M-Instruct (Q4_1, llama.cpp via xllamacpp, temperature 0) to the
 # ActiveLLM prompt: 20 SST-2 sentences presented (random_state 0, 1, 2), k=4, max_tokens=200.

@@ -11,7 +11,7 @@ from modAL.uncertainty import margin_sampling, uncertainty_sampling
 from sklearn.base import clone
 
 from activellm_modal import ActiveLLM, LLMEndpointError
-from activellm_modal.hybrid import HybridStrategy
+from activellm_modal.strategies.hybrid import HybridStrategy
 from tests.loops import scripted_llm, teach_rounds, text_learner
 from tests.openai_server import Status, pick_longest
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from activellm_modal import ActiveLLM, SelectionWarning
-from activellm_modal.prompt import sanitize
+from activellm_modal.query.prompt import sanitize
 from tests.loops import scripted_llm, text_learner
 from tests.openai_server import Reply, pick_longest, shown_positions
 

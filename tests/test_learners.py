@@ -9,7 +9,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from activellm_modal import ActiveLLM, LabelBudget
-from activellm_modal.learners import is_fitted, labelled_data, n_labelled
+from activellm_modal.loop.learners import is_fitted, labelled_data, n_labelled
 from tests.loops import CountingBackend
 
 TEXTS = np.array([f"review {c} of a film" for c in "abcdefghij"], dtype=object)

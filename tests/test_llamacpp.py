@@ -26,15 +26,15 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from activellm_modal import ActiveLLM
-from activellm_modal.compat import patch_modal
-from activellm_modal.echo import match_echoed
 from activellm_modal.llm.llamacpp import (
     XLLAMACPP_PIP,
     LlamaCppError,
     LlamaCppNotInstalled,
     LlamaCppServer,
 )
-from activellm_modal.prompt import selection_schema
+from activellm_modal.loop.compat import patch_modal
+from activellm_modal.query.echo import match_echoed
+from activellm_modal.query.prompt import selection_schema
 from tests.llamacpp_server import start_smollm2
 
 # Every test here waits on a CPU-bound model; the timeout guards against a hung server,

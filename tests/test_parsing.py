@@ -1,4 +1,4 @@
-"""Tests of ``activellm_modal.parsing``: hand-written answers and the paper's recorded ones.
+"""Tests of ``activellm_modal.query.parsing``: hand-written answers and the paper's recorded ones.
 
 The recorded answers live outside the repository, in ``<shared>/paper`` (see
 ``paper/NOTES.md`` sections 7.3 and 7.4). ``<shared>`` is ``$ACTIVELLM_SHARED``
@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from activellm_modal import parsing
-from activellm_modal.parsing import (
+from activellm_modal.query import parsing
+from activellm_modal.query.parsing import (
     ParsedSelection,
     extract_json_positions,
     parse_answer,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from activellm_modal.hybrid import HybridStrategy
-from activellm_modal.persistence import load_loop, save_loop
+from activellm_modal.loop.persistence import load_loop, save_loop
+from activellm_modal.strategies.hybrid import HybridStrategy
 from tests.loops import scripted_llm, text_learner
 from tests.openai_server import pick_longest
 

@@ -8,7 +8,7 @@ import pytest
 from scipy import sparse
 
 from activellm_modal.exceptions import EmptyPoolError, InvalidPoolError
-from activellm_modal.pool import TextPool
+from activellm_modal.query.pool import TextPool
 
 TEXTS = ["a fine film", "dull", "great fun"]
 

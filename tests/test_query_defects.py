@@ -26,7 +26,7 @@ from activellm_modal import (
     LLMReRanker,
     SelectionWarning,
 )
-from activellm_modal.sampling import duplicate_key
+from activellm_modal.query.sampling import duplicate_key
 from tests.loops import CountingBackend, text_learner
 from tests.openai_server import Reply
 
@@ -263,7 +263,7 @@ def test_parameters_are_validated_declaratively_before_any_call(params, name):
 
 
 def test_every_stopping_criterion_clones():
-    from activellm_modal import stopping
+    from activellm_modal.loop import stopping
 
     criteria = [
         stopping.MaxRounds(3),

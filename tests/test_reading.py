@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from activellm_modal.echo import resolve_echo
-from activellm_modal.parsing import parse_answer, parse_selection, read_answer
+from activellm_modal.query.echo import resolve_echo
+from activellm_modal.query.parsing import parse_answer, parse_selection, read_answer
 
 
 @pytest.mark.parametrize(

@@ -16,8 +16,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from activellm_modal import SelectionWarning
-from activellm_modal.prompt import sanitize
-from activellm_modal.rerank import LLMReRanker
+from activellm_modal.query.prompt import sanitize
+from activellm_modal.strategies.rerank import LLMReRanker
 from tests.loops import scripted_llm
 from tests.openai_server import Reply, pick_longest, shown_positions
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from activellm_modal.sampling import duplicate_key, present, random_sampler
+from activellm_modal.query.sampling import duplicate_key, present, random_sampler
 
 
 def render_from(texts):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from activellm_modal.selection import complete_selection, is_degenerate
+from activellm_modal.query.selection import complete_selection, is_degenerate
 
 
 def test_enough_positions_need_no_fill():

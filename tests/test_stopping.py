@@ -17,10 +17,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import cohen_kappa_score
 from sklearn.utils import check_random_state
 
-import activellm_modal.stopping as stopping
-from activellm_modal.compat import patched_modal
+import activellm_modal.loop.stopping as stopping
 from activellm_modal.exceptions import EmptyPoolError
-from activellm_modal.stopping import (
+from activellm_modal.loop.compat import patched_modal
+from activellm_modal.loop.stopping import (
     AllOf,
     AnyOf,
     CostBudget,

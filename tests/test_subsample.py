@@ -17,8 +17,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from activellm_modal.compat import patch_modal
-from activellm_modal.subsample import SubsampledStrategy, subsampled, take_rows
+from activellm_modal.loop.compat import patch_modal
+from activellm_modal.strategies.subsample import SubsampledStrategy, subsampled, take_rows
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -311,7 +311,7 @@ class BertClassifier(NeuralNetClassifier):
 
     def __new__(cls, *args: Any, **kwargs: Any) -> BertClassifier:
         # modAL's first teach checks its input before fit: patch it on creation.
-        from activellm_modal.compat import auto_patch
+        from activellm_modal.loop.compat import auto_patch
 
         auto_patch()
         return super().__new__(cls)

@@ -225,7 +225,7 @@ def run_job(job: BenchmarkJob, data: BenchmarkData) -> list[dict[str, object]]:
     """One learning curve: ``rounds`` queries, a refit and a test score after each."""
     from modAL.models import ActiveLearner
 
-    from activellm_modal.compat import patch_modal
+    from activellm_modal.loop.compat import patch_modal
 
     patch_modal()
     config = data.config

@@ -37,7 +37,7 @@ import pandas as pd
 
 from activellm_modal.experiments.store import ResultStore
 from activellm_modal.experiments.tasks import TaskData, load_files, load_task
-from activellm_modal.sampling import duplicate_key
+from activellm_modal.query.sampling import duplicate_key
 
 KEY_COLUMNS = ("unit", "classifier")
 #: Strategies scored on every unit besides the random subsets, in table order.
@@ -182,7 +182,7 @@ def _map_ids(data: TaskData, ids: tuple[int, ...], texts: tuple[str, ...]) -> np
 
 def add_baselines(unit: Unit, vectors: np.ndarray, seed: int) -> None:
     """first-k and typicality on the unit's presented set."""
-    from activellm_modal.coverage import typical_points
+    from activellm_modal.query.coverage import typical_points
 
     k = unit.k
     unit.selections.setdefault("first-k", list(range(min(k, len(unit.rows)))))

@@ -198,8 +198,8 @@ def run_job(job: ReproduceJob, data: ReproduceData) -> dict[str, object]:
     """Select (replayed LLM or first 32), fine-tune with one seed, score on the test split."""
     from modAL.models import ActiveLearner
 
-    from activellm_modal.compat import patch_modal
     from activellm_modal.llm.replay import ReplayBackend, recorded_sampler
+    from activellm_modal.loop.compat import patch_modal
     from activellm_modal.presets import make_strategy
 
     patch_modal()

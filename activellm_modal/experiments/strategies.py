@@ -6,7 +6,7 @@ start from a random seed set (the cold start ActiveLLM removes).
 * ``activellm``: ActiveLLM in every round it can answer. A live endpoint
   answers every round; a replayed recording answers round 1 only (the paper
   recorded one 32-label query per run), so later rounds are random.
-* ``hybrid``: :class:`~activellm_modal.hybrid.HybridStrategy`, ActiveLLM's
+* ``hybrid``: :class:`~activellm_modal.strategies.hybrid.HybridStrategy`, ActiveLLM's
   cold start then uncertainty sampling (the paper's cold-start use, NOTES.md 4).
 * ``kmeans``: the same hand-over with embedding k-means as the cold start, the
   baseline that needs no LLM.
@@ -14,7 +14,6 @@ start from a random seed set (the cold start ActiveLLM removes).
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -36,14 +35,9 @@ STRATEGIES = (
 Strategy = Callable[..., tuple[np.ndarray, Any]]
 
 
-def hybrid_available() -> bool:
-    """Whether ``activellm_modal.hybrid`` (HybridStrategy) is installed."""
-    return importlib.util.find_spec("activellm_modal.hybrid") is not None
-
-
 def available_strategies() -> list[str]:
-    """The arms that can run here (``hybrid`` only once its module exists)."""
-    return [name for name in STRATEGIES if name != "hybrid" or hybrid_available()]
+    """Every arm the benchmark knows."""
+    return list(STRATEGIES)
 
 
 def check_strategies(names: list[str]) -> None:
@@ -51,11 +45,6 @@ def check_strategies(names: list[str]) -> None:
     for name in names:
         if name not in STRATEGIES:
             raise ValueError(f"unknown strategy {name!r}; choose from: {', '.join(STRATEGIES)}.")
-        if name == "hybrid" and not hybrid_available():
-            raise ValueError(
-                "strategy 'hybrid' needs activellm_modal.hybrid (HybridStrategy), which is "
-                "not installed yet."
-            )
 
 
 def random_strategy(rng: np.random.Generator) -> Strategy:
@@ -133,7 +122,7 @@ class LLMSettings:
 def activellm_strategy(llm: LLMSettings, seed: int, run: int) -> Any:
     """ActiveLLM answered by the run's recorded GPT-4 answer, or by a live endpoint."""
     from activellm_modal.presets import make_strategy
-    from activellm_modal.strategy import ActiveLLM
+    from activellm_modal.strategies.activellm import ActiveLLM
 
     if llm.base_url:
         return ActiveLLM(
@@ -163,7 +152,7 @@ def hybrid_strategy(llm_strategy: Any) -> Any:
     """
     from modAL.uncertainty import uncertainty_sampling
 
-    from activellm_modal.hybrid import HybridStrategy
+    from activellm_modal.strategies.hybrid import HybridStrategy
 
     return HybridStrategy(llm_strategy, then=uncertainty_sampling, switch_after=1)
 

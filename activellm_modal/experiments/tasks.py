@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from activellm_modal.data import FORMATS, _read, read_split
-from activellm_modal.pool import TextPool
+from activellm_modal.query.pool import TextPool
 
 
 @dataclass

@@ -73,7 +73,7 @@ def load_learner(db: str | Path, estimator: Any, query_strategy: Any = None) -> 
     import numpy as np
     from modAL.models import ActiveLearner
 
-    from activellm_modal.compat import patch_modal
+    from activellm_modal.loop.compat import patch_modal
 
     patch_modal()
     frame = load_labels(db)

@@ -207,7 +207,7 @@ class LabellingSession:
 
     def next_batch(self) -> list[BatchItem]:
         """Ask the strategy for the next round and store it (nothing happens if one is pending)."""
-        from activellm_modal.compat import patch_modal
+        from activellm_modal.loop.compat import patch_modal
 
         patch_modal()
         round_ = self.store.n_rounds()

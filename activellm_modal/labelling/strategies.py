@@ -57,7 +57,7 @@ def build_strategy(name: str, context: StrategyContext) -> Callable[..., Any]:
     >>> strategy(None, ["a", "b", "c", "d"], n_instances=2)[0].tolist()
     [2, 0]
     """
-    from activellm_modal.hybrid import HybridStrategy, uncertainty_sampling
+    from activellm_modal.strategies.hybrid import HybridStrategy, uncertainty_sampling
 
     if name == "default":
         from activellm_modal.experiments.kmeans import KMeansColdStart
@@ -84,7 +84,7 @@ def needs_model(name: str) -> bool:
 
 def _activellm(context: StrategyContext) -> Callable[..., Any]:
     if context.base_url:
-        from activellm_modal.strategy import ActiveLLM
+        from activellm_modal.strategies.activellm import ActiveLLM
 
         return ActiveLLM(
             model=context.model or "gpt-4o",
@@ -187,7 +187,7 @@ class RecordedAnswers(RandomStrategy):
     ) -> tuple[np.ndarray, np.ndarray]:
         """Replay the first unused recording that fits ``X_pool``, else pick at random."""
         from activellm_modal.llm.replay import ReplayBackend, recorded_sampler
-        from activellm_modal.strategy import ActiveLLM
+        from activellm_modal.strategies.activellm import ActiveLLM
 
         used = list(getattr(self, "used_", []))
         where: dict[str, int] = {}

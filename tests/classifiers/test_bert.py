@@ -267,7 +267,7 @@ def test_grid_search_over_a_nested_parameter(make_clf: Any, tiny_texts: Any) -> 
 def modal_check_X_y() -> None:
     """Make modAL's teach work on scikit-learn >= 1.8 (see ECOSYSTEM.md, cause A)."""
     pytest.importorskip("modAL")
-    from activellm_modal.compat import patch_modal
+    from activellm_modal.loop.compat import patch_modal
 
     patch_modal()
 

@@ -179,7 +179,7 @@ def test_pipeline_and_grid_search(make_sf: Any, tiny_texts: Any) -> None:
 @pytest.fixture
 def _modal_patched() -> None:
     pytest.importorskip("modAL")
-    from activellm_modal.compat import patch_modal
+    from activellm_modal.loop.compat import patch_modal
 
     patch_modal()
 
@@ -213,7 +213,7 @@ def test_hybrid_strategy_drives_a_setfit_classifier(llm_server: Any, make_sf: An
     """The LLM picks round 1 (one call), uncertainty sampling on SetFit's probabilities after."""
     from modAL.models import ActiveLearner
 
-    from activellm_modal.hybrid import HybridStrategy
+    from activellm_modal.strategies.hybrid import HybridStrategy
     from tests.loops import scripted_llm, teach_rounds
     from tests.openai_server import pick_longest
 

@@ -119,7 +119,7 @@ def test_a_restart_gives_the_same_next_batch(
 
 def test_paper_replays_gpt4_on_an_sst2_slice(tmp_path: Path, shared_dir: Path, embed_cache) -> None:
     from activellm_modal.llm.replay import ReplayBackend, recorded_sampler
-    from activellm_modal.strategy import ActiveLLM
+    from activellm_modal.strategies.activellm import ActiveLLM
 
     recordings = paper_recordings(shared_dir / "paper", "sst2")
     assert [r.run for r in recordings] == [1, 2, 3, 4, 5]

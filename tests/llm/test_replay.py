@@ -14,7 +14,7 @@ from activellm_modal.llm.replay import (
     read_prompt_blocks,
     recorded_sampler,
 )
-from activellm_modal.parsing import parse_selection
+from activellm_modal.query.parsing import parse_selection
 
 
 @pytest.fixture(scope="module")

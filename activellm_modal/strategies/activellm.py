@@ -16,20 +16,19 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
-from activellm_modal.balance import Picks, fill_quotas, quotas
-from activellm_modal.base import QueryStrategy
-from activellm_modal.coverage import CoveragePresenter, coverage_presenter
-from activellm_modal.diversify import METHODS as DIVERSIFY_METHODS
-from activellm_modal.diversify import narrow_nominees
 from activellm_modal.exceptions import LLMEndpointError, SelectionWarning
-from activellm_modal.learners import labelled_data
 from activellm_modal.llm.base import Completion, LLMBackend, LLMRequest
 from activellm_modal.llm.cache import AnswerCache, CachedBackend
 from activellm_modal.llm.secrets import mask
-from activellm_modal.planning import Plan, plan_prompt
-from activellm_modal.pool import DEFAULT_PAIR_LABELS, TextPool
-from activellm_modal.presentation import Shown, show_candidates, show_sample
-from activellm_modal.prompt import (
+from activellm_modal.loop.learners import labelled_data
+from activellm_modal.query.balance import Picks, fill_quotas, quotas
+from activellm_modal.query.coverage import CoveragePresenter, coverage_presenter
+from activellm_modal.query.diversify import METHODS as DIVERSIFY_METHODS
+from activellm_modal.query.diversify import narrow_nominees
+from activellm_modal.query.planning import Plan, plan_prompt
+from activellm_modal.query.pool import DEFAULT_PAIR_LABELS, TextPool
+from activellm_modal.query.presentation import Shown, show_candidates, show_sample
+from activellm_modal.query.prompt import (
     GUIDANCE,
     OUTPUT_STYLES,
     build_messages,
@@ -37,17 +36,18 @@ from activellm_modal.prompt import (
     picks_schema,
     selection_schema,
 )
-from activellm_modal.reader import read_nominations
-from activellm_modal.recap import RECAP_MODES, Labelled, labelled_from
-from activellm_modal.records import QueryRecord
-from activellm_modal.sampling import Presenter, Sampler, duplicate_key, random_sampler
-from activellm_modal.selection import (
+from activellm_modal.query.reader import read_nominations
+from activellm_modal.query.recap import RECAP_MODES, Labelled, labelled_from
+from activellm_modal.query.sampling import Presenter, Sampler, duplicate_key, random_sampler
+from activellm_modal.query.selection import (
     Fallback,
     complete_selection,
     draw_rows,
     is_degenerate,
     random_fallback,
 )
+from activellm_modal.strategies.base import QueryStrategy
+from activellm_modal.strategies.records import QueryRecord
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ class ActiveLLM(QueryStrategy):
         How the parts of a pair are introduced to the LLM.
     sampler : callable or Presenter, optional
         ``sampler(n_pool, size, rng) -> rows`` choosing what is shown, in
-        order; or a text-aware :class:`~activellm_modal.sampling.Presenter`
+        order; or a text-aware :class:`~activellm_modal.query.sampling.Presenter`
         (``presenter.present(pool, size, rng) -> rows``, where
         ``pool.texts(rows)`` renders any rows). Default: uniform without
         replacement, random order.
@@ -182,14 +182,14 @@ class ActiveLLM(QueryStrategy):
         typical members of every region of the pool (k-means on sentence
         embeddings of a seeded subsample of 2,000, the densest member of each
         cluster), ordered so that the first ``n_instances`` shown already cover
-        the pool (:class:`~activellm_modal.coverage.CoveragePresenter`; pass
+        the pool (:class:`~activellm_modal.query.coverage.CoveragePresenter`; pass
         one to choose the embedder, subsample or order). It embeds with the
         offline all-MiniLM-L6-v2, once per text and process. ``"uniform"``: a
         seeded random sample in random order (the paper's).
     diversify : {"kmeans", "kcenter"} or None, default=None
         Nominate, then diversify: ask for ``nominate * n_instances`` texts and
         keep ``n_instances`` of them by coverage in embedding space
-        (:func:`~activellm_modal.diversify.diversify`); with ``balance``, per
+        (:func:`~activellm_modal.query.diversify.diversify`); with ``balance``, per
         label quota. None keeps the LLM's first picks. Not applied to a
         shortlist (:meth:`select_among`).
     nominate : float, default=2.0
@@ -426,7 +426,7 @@ class ActiveLLM(QueryStrategy):
 
         All candidates are shown (near-duplicates and labelled texts skipped),
         in random order, instead of a sample of the pool: the building block of
-        :class:`~activellm_modal.rerank.LLMReRanker`. ``notes`` (one per
+        :class:`~activellm_modal.strategies.rerank.LLMReRanker`. ``notes`` (one per
         candidate, e.g. the classifier's uncertainty) are shown next to the
         texts. When no more candidates remain than are asked for, all are
         returned without an LLM call.
@@ -826,7 +826,7 @@ class ActiveLLM(QueryStrategy):
         notes_meaning: str | None,
         context: str | None,
     ) -> Plan:
-        """The prompt step (:func:`~activellm_modal.planning.plan_prompt`)."""
+        """The prompt step (:func:`~activellm_modal.query.planning.plan_prompt`)."""
         plan = plan_prompt(
             shown,
             labelled,

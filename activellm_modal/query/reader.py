@@ -1,10 +1,10 @@
 """The *read* step of a query: from an answer to the nominated prompt positions.
 
 One call reads an answer the way the strategy needs it: every candidate list
-with its role (:func:`~activellm_modal.parsing.read_answer`), label guesses
-when they were asked for (:func:`~activellm_modal.balance.read_picks`), and
+with its role (:func:`~activellm_modal.query.parsing.read_answer`), label guesses
+when they were asked for (:func:`~activellm_modal.query.balance.read_picks`), and
 copies of the presented texts mapped back to positions
-(:func:`~activellm_modal.echo.resolve_echo`). Nothing is cut to ``k`` here:
+(:func:`~activellm_modal.query.echo.resolve_echo`). Nothing is cut to ``k`` here:
 the strategy first drops positions it cannot use (already-labelled instances
 shown again) and only then narrows the nominations to ``k``.
 """
@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from activellm_modal.balance import Picks, read_picks
-from activellm_modal.echo import resolve_echo
-from activellm_modal.parsing import read_answer
+from activellm_modal.query.balance import Picks, read_picks
+from activellm_modal.query.echo import resolve_echo
+from activellm_modal.query.parsing import read_answer
 
 __all__ = ["read_nominations"]
 

@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from activellm_modal.parsing import read_answer
+from activellm_modal.query.parsing import read_answer
 
 _OBJECT = re.compile(r"\{")
 
@@ -59,7 +59,7 @@ def read_picks(answer: str, n_presented: int, k: int) -> Picks:
     The last JSON object holding a ``picks`` list wins. Positions out of range
     and repeats are dropped; nothing is cut (``k`` only guides which list of a
     text answer is the final one). Without such an object the answer is read
-    as a plain selection (:func:`~activellm_modal.parsing.read_answer`), with
+    as a plain selection (:func:`~activellm_modal.query.parsing.read_answer`), with
     no label guesses.
 
     Examples

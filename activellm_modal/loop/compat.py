@@ -36,7 +36,7 @@ The package's strategies and classifiers call :func:`auto_patch` on first use, s
 modAL user who never heard of this module does not meet ``TypeError: ...
 force_all_finite`` at the first ``teach``. It logs (once, at INFO level) what it
 applied. To opt out, set the environment variable ``ACTIVELLM_AUTO_PATCH=0`` or
-``activellm_modal.compat.AUTO_PATCH = False`` before the first query.
+``activellm_modal.loop.compat.AUTO_PATCH = False`` before the first query.
 """
 
 from __future__ import annotations
@@ -590,7 +590,7 @@ def needed_patches() -> list[str]:
 
     Examples
     --------
-    >>> from activellm_modal.compat import needed_patches, patch_modal
+    >>> from activellm_modal.loop.compat import needed_patches, patch_modal
     >>> _ = patch_modal()
     >>> needed_patches()
     []
@@ -606,7 +606,7 @@ def patch_modal() -> list[str]:
     Only fixes that a probe shows to be needed are applied, and only to modAL's
     own modules; numpy, pandas and scikit-learn are not modified. Calling it again
     is safe: it applies nothing and returns an empty list. Each applied fix is
-    logged at INFO level on the ``activellm_modal.compat`` logger.
+    logged at INFO level on the ``activellm_modal.loop.compat`` logger.
 
     Returns
     -------
@@ -621,7 +621,7 @@ def patch_modal() -> list[str]:
 
     Examples
     --------
-    >>> from activellm_modal.compat import applied_patches, patch_modal
+    >>> from activellm_modal.loop.compat import applied_patches, patch_modal
     >>> _ = patch_modal()
     >>> patch_modal()  # idempotent
     []
@@ -683,7 +683,7 @@ def unpatch_modal() -> list[str]:
 
     Examples
     --------
-    >>> from activellm_modal.compat import applied_patches, patch_modal, unpatch_modal
+    >>> from activellm_modal.loop.compat import applied_patches, patch_modal, unpatch_modal
     >>> _ = patch_modal()
     >>> undone = unpatch_modal()
     >>> applied_patches()
@@ -704,7 +704,7 @@ def applied_patches() -> list[str]:
 
     Examples
     --------
-    >>> from activellm_modal.compat import applied_patches
+    >>> from activellm_modal.loop.compat import applied_patches
     >>> isinstance(applied_patches(), list)
     True
     """
@@ -726,7 +726,7 @@ def patched_modal() -> Iterator[list[str]]:
 
     Examples
     --------
-    >>> from activellm_modal.compat import patched_modal
+    >>> from activellm_modal.loop.compat import patched_modal
     >>> with patched_modal() as report:
     ...     isinstance(report, list)
     True
@@ -753,7 +753,7 @@ def auto_patch() -> list[str]:
     Does nothing when switched off (``AUTO_PATCH = False`` or the environment
     variable ``ACTIVELLM_AUTO_PATCH=0``), when modAL is not installed, or after
     the first call. What it applies is logged once on the
-    ``activellm_modal.compat`` logger.
+    ``activellm_modal.loop.compat`` logger.
 
     Returns
     -------

@@ -18,7 +18,7 @@ centre). :class:`CoveragePresenter` gives the LLM a stronger prior to refine:
    ``order="shuffled"`` shows them in random order instead.
 
 Every shown text also carries the mass of the subsample it stands for
-(``last_weights_``), which :func:`~activellm_modal.diversify.diversify` uses.
+(``last_weights_``), which :func:`~activellm_modal.query.diversify.diversify` uses.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from activellm_modal.embedding_cache import EmbeddingCache
+from activellm_modal.embeddings.cache import EmbeddingCache
 
 ORDERS = ("coverage", "shuffled")
 

@@ -1,7 +1,7 @@
 """The *present* step of a query: which pool rows the LLM sees, in which order, how long.
 
-Two sources: a sample of the whole pool (a :data:`~activellm_modal.sampling.Sampler`,
-or a text-aware :class:`~activellm_modal.sampling.Presenter`), or given
+Two sources: a sample of the whole pool (a :data:`~activellm_modal.query.sampling.Sampler`,
+or a text-aware :class:`~activellm_modal.query.sampling.Presenter`), or given
 candidate rows (a shortlist). Either way, labelled texts and near-duplicates
 are skipped, the order is random where the source does not fix it, and every
 shown text is cut to a character budget so that one huge text cannot blow up
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from activellm_modal.pool import TextPool
-from activellm_modal.sampling import Presenter, Sampler, draw, duplicate_key, present
+from activellm_modal.query.pool import TextPool
+from activellm_modal.query.sampling import Presenter, Sampler, draw, duplicate_key, present
 
 __all__ = ["TRUNCATION_MARK", "Shown", "clip", "show_candidates", "show_sample"]
 

@@ -10,7 +10,7 @@
   warning turned into an error, a bad fallback), the second call re-raises the
   same error instead of paying for the work (an LLM call) again;
 * modAL's compatibility fixes, applied on first use
-  (:func:`~activellm_modal.compat.auto_patch`);
+  (:func:`~activellm_modal.loop.compat.auto_patch`);
 * a **random stream per query**: with an int ``random_state``, query ``i``
   draws from the seed ``(random_state, i)``, so a rerun (or a resumed session)
   repeats every query and successive queries differ;
@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from activellm_modal.compat import auto_patch
+from activellm_modal.loop.compat import auto_patch
 
 __all__ = ["QueryStrategy", "query_rng"]
 

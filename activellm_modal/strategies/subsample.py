@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from activellm_modal.base import QueryStrategy, query_rng
-from activellm_modal.learners import n_rows
+from activellm_modal.loop.learners import n_rows
+from activellm_modal.strategies.base import QueryStrategy, query_rng
 
 __all__ = ["SubsampledStrategy", "subsampled", "take_rows"]
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from activellm_modal.coverage import typical_points
+from activellm_modal.query.coverage import typical_points
 
 METHODS = ("kmeans", "kcenter")
 
@@ -145,7 +145,7 @@ def narrow_nominees(
 
     ``nominees`` are indices into the presented ``rows``/``texts``, in the
     LLM's order; the kept ones are returned in that order. ``presenter``
-    (a :class:`~activellm_modal.coverage.CoveragePresenter`) embeds them and
+    (a :class:`~activellm_modal.query.coverage.CoveragePresenter`) embeds them and
     knows the mass each presented row stands for.
     """
     nominees = list(nominees)

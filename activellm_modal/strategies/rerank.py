@@ -14,8 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from activellm_modal.base import QueryStrategy
-from activellm_modal.hybrid import (
+from activellm_modal.loop.learners import is_fitted, n_labelled, n_rows
+from activellm_modal.strategies.activellm import ActiveLLM
+from activellm_modal.strategies.base import QueryStrategy
+from activellm_modal.strategies.hybrid import (
     StepRecord,
     as_pair,
     name_of,
@@ -23,8 +25,6 @@ from activellm_modal.hybrid import (
     usage_delta,
     usage_of,
 )
-from activellm_modal.learners import is_fitted, n_labelled, n_rows
-from activellm_modal.strategy import ActiveLLM
 
 logger = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from activellm_modal.presentation import Shown, clip
-from activellm_modal.recap import Labelled
+from activellm_modal.query.presentation import Shown, clip
+from activellm_modal.query.recap import Labelled
 
 __all__ = ["Plan", "plan_prompt"]
 

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from activellm_modal.exceptions import ActiveLLMError, InvalidPoolError
-from activellm_modal.pool import DEFAULT_PAIR_LABELS, TextPool
-from activellm_modal.sampling import duplicate_key
+from activellm_modal.query.pool import DEFAULT_PAIR_LABELS, TextPool
+from activellm_modal.query.sampling import duplicate_key
 
 RECAP_MODES: tuple[str, ...] = ("none", "texts", "indices", "labels")
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from activellm_modal.base import QueryStrategy
-from activellm_modal.learners import is_fitted, n_labelled
+from activellm_modal.loop.learners import is_fitted, n_labelled
+from activellm_modal.strategies.base import QueryStrategy
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ class HybridStrategy(QueryStrategy):
         ``switch(learner, round) -> bool``; ``round`` is the 0-based query number.
     subsample : int, optional
         Let ``then`` score a seeded random subsample of this many rows instead of
-        the whole pool (see :func:`~activellm_modal.subsample.subsampled`), so the
+        the whole pool (see :func:`~activellm_modal.strategies.subsample.subsampled`), so the
         classic phase costs the same on a million texts as on ten thousand. The
         seed is the cold start's ``random_state``.
 
@@ -234,7 +234,7 @@ class HybridStrategy(QueryStrategy):
             return self.then
         wrapped = getattr(self, "then_", None)
         if wrapped is None:
-            from activellm_modal.subsample import subsampled
+            from activellm_modal.strategies.subsample import subsampled
 
             seed = getattr(self.cold_start, "random_state", None)
             wrapped = subsampled(self.then, n=self.subsample, random_state=seed)

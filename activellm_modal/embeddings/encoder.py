@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from activellm_modal.pool import TextPool
+from activellm_modal.query.pool import TextPool
 
 
 class SentenceEmbedder(TransformerMixin, BaseEstimator):

@@ -19,8 +19,8 @@ Examples
 >>> import numpy as np
 >>> from sklearn.linear_model import LogisticRegression
 >>> from modAL.models import ActiveLearner
->>> from activellm_modal.compat import patch_modal
->>> from activellm_modal.stopping import LabelBudget, MaxRounds
+>>> from activellm_modal.loop.compat import patch_modal
+>>> from activellm_modal.loop.stopping import LabelBudget, MaxRounds
 >>> _ = patch_modal()  # modAL's teach needs it on scikit-learn >= 1.8
 >>> rng = np.random.RandomState(0)
 >>> X_pool = rng.randn(50, 2)
@@ -56,7 +56,7 @@ from sklearn.metrics import cohen_kappa_score
 from sklearn.utils import check_random_state
 
 from activellm_modal.exceptions import EmptyPoolError
-from activellm_modal.learners import n_labelled, n_rows
+from activellm_modal.loop.learners import n_labelled, n_rows
 
 __all__ = [
     "AllOf",
@@ -136,7 +136,7 @@ class StoppingCriterion(ABC):
 
     Examples
     --------
-    >>> from activellm_modal.stopping import StoppingCriterion
+    >>> from activellm_modal.loop.stopping import StoppingCriterion
     >>> class Never(StoppingCriterion):
     ...     def _check(self, learner, X_pool):
     ...         return None
@@ -257,7 +257,7 @@ class MaxRounds(StoppingCriterion):
 
     Examples
     --------
-    >>> from activellm_modal.stopping import MaxRounds
+    >>> from activellm_modal.loop.stopping import MaxRounds
     >>> criterion = MaxRounds(2)
     >>> [criterion.stop(None) for _ in range(3)]
     [False, False, True]
@@ -309,7 +309,7 @@ class LabelBudget(StoppingCriterion):
     Examples
     --------
     >>> from types import SimpleNamespace
-    >>> from activellm_modal.stopping import LabelBudget
+    >>> from activellm_modal.loop.stopping import LabelBudget
     >>> budget = LabelBudget(10)
     >>> budget.stop(SimpleNamespace(y_training=[0, 1, 1])), budget.remaining_
     (False, 7)
@@ -365,7 +365,7 @@ class CostBudget(StoppingCriterion):
     Examples
     --------
     >>> from types import SimpleNamespace
-    >>> from activellm_modal.stopping import CostBudget
+    >>> from activellm_modal.loop.stopping import CostBudget
     >>> llm = SimpleNamespace(usage_={"calls": 3, "prompt_tokens": 900,
     ...                               "completion_tokens": 60, "cost": 0.012})
     >>> budget = CostBudget(max_cost=0.01, strategy=llm)
@@ -477,7 +477,7 @@ class OverallUncertainty(StoppingCriterion):
     >>> import numpy as np
     >>> from sklearn.linear_model import LogisticRegression
     >>> from modAL.models import ActiveLearner
-    >>> from activellm_modal.stopping import OverallUncertainty
+    >>> from activellm_modal.loop.stopping import OverallUncertainty
     >>> X = np.array([[-3.0], [-2.0], [2.0], [3.0]])
     >>> learner = ActiveLearner(LogisticRegression(C=100), X_training=X, y_training=[0, 0, 1, 1])
     >>> criterion = OverallUncertainty(threshold=0.05)
@@ -560,7 +560,7 @@ class KappaAverage(StoppingCriterion):
     >>> import numpy as np
     >>> from sklearn.dummy import DummyClassifier
     >>> from modAL.models import ActiveLearner
-    >>> from activellm_modal.stopping import KappaAverage
+    >>> from activellm_modal.loop.stopping import KappaAverage
     >>> learner = ActiveLearner(DummyClassifier(), X_training=[[0.0], [1.0]], y_training=[0, 1])
     >>> criterion = KappaAverage(threshold=0.99, window=2, random_state=0)
     >>> [criterion.stop(learner, np.zeros((20, 1))) for _ in range(3)]  # model never changes
@@ -667,7 +667,7 @@ class AnyOf(_Combination):
 
     Examples
     --------
-    >>> from activellm_modal.stopping import AnyOf, MaxRounds
+    >>> from activellm_modal.loop.stopping import AnyOf, MaxRounds
     >>> criterion = AnyOf(MaxRounds(3), MaxRounds(1))
     >>> criterion.stop(None), criterion.stop(None), criterion.reason
     (False, True, 'MaxRounds: 1 rounds done (n_rounds=1)')
@@ -690,7 +690,7 @@ class AllOf(_Combination):
 
     Examples
     --------
-    >>> from activellm_modal.stopping import AllOf, MaxRounds
+    >>> from activellm_modal.loop.stopping import AllOf, MaxRounds
     >>> criterion = MaxRounds(1) & MaxRounds(2)
     >>> [criterion.stop(None) for _ in range(3)]
     [False, False, True]

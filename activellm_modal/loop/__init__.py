@@ -1,0 +1,1 @@
+"""Around the modAL loop: compatibility fixes, stopping criteria, saving and resuming, learners."""
