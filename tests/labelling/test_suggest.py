@@ -25,7 +25,7 @@ from activellm_modal.labelling.suggest import (
     parse_suggestions,
 )
 from tests.labelling.conftest import suggesting_llm
-from tests.openai_server import Garbage, Reply, Status
+from tests.openai_server import Garbage, Status
 
 LABELS = ["negative", "positive"]
 
@@ -64,12 +64,25 @@ def test_one_fenced_call_per_batch_and_failures_raise(fake_llm) -> None:
     # The hostile text stays one data line inside the fence.
     assert user.count("</instances>") == 1 and len(user.splitlines()) == 5
     assert "movie reviews" in request["body"]["messages"][0]["content"]
+    schema = request["body"]["response_format"]["json_schema"]["schema"]["properties"]["labels"]
+    assert (schema["minItems"], schema["items"]["enum"]) == (3, LABELS)
     fake_llm.push(Status(500), Status(500))
     with pytest.raises(LLMEndpointError):
         suggester.suggest(texts)
     fake_llm.push(Garbage(), Garbage())
     with pytest.raises(LLMEndpointError):
         suggester.suggest(texts)
+
+
+def test_an_endpoint_without_json_schemas_gets_text(fake_llm) -> None:
+    fake_llm.push(Status(400, "response_format json_schema is not supported"))
+    fake_llm.default = suggesting_llm({"a joy": "positive", "fine": "negative"})
+    suggester = openai_suggester("scripted", fake_llm.url, LABELS, timeout=5)
+    assert [s.label for s in suggester.suggest(["a joy", "fine"])] == ["positive", "negative"]
+    assert [s.label for s in suggester.suggest(["fine"])] == ["negative"]
+    first, again, later = (r["body"] for r in fake_llm.chat_requests)
+    assert "response_format" in first and "response_format" not in again
+    assert "response_format" not in later and "[0] negative" in later["messages"][0]["content"]
 
 
 def test_agreement_through_the_page_code_path(fake_llm) -> None:
@@ -242,10 +255,3 @@ def test_help_says_what_each_strategy_costs(capsys: pytest.CaptureFixture[str]) 
         "random   uniform",
     ):
         assert needle in text, needle
-
-
-def test_reply_is_used(fake_llm) -> None:
-    """Replies scripted one by one take precedence over the default answer."""
-    fake_llm.push(Reply("[0] negative"))
-    suggester = openai_suggester("scripted", fake_llm.url, LABELS, timeout=5)
-    assert [s.label for s in suggester.suggest(["a joy"])] == ["negative"]
