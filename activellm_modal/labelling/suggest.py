@@ -283,6 +283,9 @@ def openai_suggester(
     backend = OpenAIBackend(
         model, base_url=base_url, timeout=timeout, max_retries=1, backoff=0.5, temperature=0.0
     )
+    # Make the client (and import openai, a second or two) now, before the page is served,
+    # so the first batch's suggestions do not wait for it.
+    backend.ready_client  # noqa: B018
     return Suggester(backend, list(labels), name=model, task_description=task_description)
 
 
