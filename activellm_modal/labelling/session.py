@@ -182,13 +182,18 @@ class LabellingSession:
     def _suggestion_of(self, row: int) -> dict[str, Any] | None:
         if self.suggester is None:
             return None
-        found = self.store.suggestions().get(row)
+        found = self.store.suggestion(row)
         if found is None:
             with self._lock:
                 failed = bool(self._suggest_note)
-            note = "no suggestion: the LLM call failed" if failed else "asking the LLM..."
-            return {"label": None, "by": self.suggester.name, "note": note}
-        return {"label": found["label"], "by": found["source"], "note": found["note"]}
+            note = "the LLM call failed (see the note below)" if failed else ""
+            return {"label": None, "by": self.suggester.name, "note": note, "pending": not failed}
+        return {
+            "label": found["label"],
+            "by": found["source"],
+            "note": found["note"],
+            "pending": False,
+        }
 
     def _suggestions_state(self) -> dict[str, Any]:
         if self.suggester is None:

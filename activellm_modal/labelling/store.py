@@ -398,6 +398,13 @@ class LabelStore:
             )
         }
 
+    def suggestion(self, row: int) -> dict[str, Any] | None:
+        """The stored suggestion of one row (``label``, ``source``, ``note``), or None."""
+        found = self._query(
+            "SELECT label, source, note FROM suggestions WHERE row = ?", (int(row),)
+        )
+        return dict(zip(("label", "source", "note"), found[0], strict=True)) if found else None
+
     def unsuggested(self) -> list[BatchItem]:
         """Picked rows (labelled or not) with no suggestion yet, oldest round first."""
         return [

@@ -135,9 +135,13 @@ function renderSuggestion(item) {
   const suggestion = item && item.suggestion;
   line.hidden = !suggestion;
   if (!suggestion) return;
-  line.textContent = suggestion.label ?
-    `${suggestion.by} suggests: ${suggestion.label} (your key decides)` :
-    `No LLM suggestion for this text: ${suggestion.note || "none given"}.`;
+  if (suggestion.pending) {
+    line.textContent = `Asking ${suggestion.by} for a suggestion…`;
+  } else {
+    line.textContent = suggestion.label ?
+      `${suggestion.by} suggests: ${suggestion.label} (your key decides)` :
+      `No LLM suggestion for this text: ${suggestion.note || "none given"}.`;
+  }
   line.dataset.label = suggestion.label || "";
 }
 
