@@ -28,9 +28,9 @@ def load_labels(db: str | Path) -> Any:
     """The labels of a labelling database as a DataFrame (skips left out).
 
     Columns: ``row`` (the text's row in its source), ``text``, ``label`` (the
-    person's), ``suggestion`` and ``suggested_by`` (the LLM's label, kept apart;
-    None where there was none), ``round``, ``position``, ``strategy``,
-    ``picked_by``, ``time``.
+    person's), ``round``, ``position``, ``strategy``, ``picked_by``, ``time``,
+    ``suggestion`` and ``suggested_by`` (the LLM's label, kept apart; None where
+    there was none).
     """
     import pandas as pd
 

@@ -95,8 +95,8 @@ CREATE TABLE IF NOT EXISTS curve (
 """
 
 _LABELLED = """
-SELECT b.row, b.text, l.label, s.label, s.source, l.round, b.position, l.strategy, b.picked_by,
-       l.labelled_at
+SELECT b.row, b.text, l.label, l.round, b.position, l.strategy, b.picked_by, l.labelled_at,
+       s.label, s.source
 FROM labels l JOIN batches b ON b.row = l.row LEFT JOIN suggestions s ON s.row = l.row
 ORDER BY l.round, b.position
 """
@@ -469,18 +469,19 @@ class LabelStore:
         return path
 
 
-#: Columns of an export, in order: the person's ``label`` and the LLM's ``suggestion`` apart.
+#: Columns of an export, in order: the person's ``label`` and the LLM's ``suggestion`` apart
+#: (the suggestion columns last, so the earlier columns keep their places).
 EXPORT_FIELDS = (
     "row",
     "text",
     "label",
-    "suggestion",
-    "suggested_by",
     "round",
     "position",
     "strategy",
     "picked_by",
     "time",
+    "suggestion",
+    "suggested_by",
 )
 
 

@@ -126,8 +126,12 @@ def test_keyboard_undo_reload_restart(
     _screenshot(browser, tmp_path / "labelling-offline.png")
 
 
-def _screenshot(browser, shot: Path, docs_name: str | None = None) -> None:
-    assert browser.save_screenshot(str(shot))
+def _screenshot(browser, shot: Path, docs_name: str | None = None, height: int = 760) -> None:
+    browser.set_window_size(1000, height)  # tall enough for the panels below the buttons
+    try:
+        assert browser.save_screenshot(str(shot))
+    finally:
+        browser.set_window_size(1000, 760)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
     if docs_name and os.environ.get("ACTIVELLM_UPDATE_SCREENSHOT"):
         shutil.copy(shot, REPO / "docs" / "_static" / docs_name)
@@ -222,6 +226,8 @@ def test_suggestions_and_the_learning_curve(
         # The suggestion arrives from the worker's one call per batch; wait until it is shown.
         _wait(browser, lambda: "asking" not in _text(browser, "suggestion").lower())
         gold = truth.get(_data_row(pool_csv, row), "negative")  # the script text: no gold
+        assert browser.find_element(By.ID, "text").is_displayed()
+        assert not browser.find_element(By.ID, "pair").is_displayed()  # single texts: no pair
         marked = browser.find_elements(By.CSS_SELECTOR, "#buttons button.suggested")
         if "suggests:" in _text(browser, "suggestion"):
             assert [b.get_attribute("data-label") for b in marked] == [gold]
@@ -253,7 +259,7 @@ def test_suggestions_and_the_learning_curve(
     assert len(fake_llm.chat_requests) == 5  # one call per batch, batch 5 included
     _wait(browser, lambda: _row(browser) is not None)
     _wait(browser, lambda: "suggests:" in _text(browser, "suggestion"))
-    _screenshot(browser, tmp_path / "labelling.png", "labelling.png")
+    _screenshot(browser, tmp_path / "labelling.png", "labelling.png", height=1000)
 
 
 def test_a_sentence_pair_task(
@@ -297,7 +303,7 @@ def test_a_sentence_pair_task(
         (marked,) = browser.find_elements(By.CSS_SELECTOR, "#buttons button.suggested")
         assert marked.get_attribute("data-label") == gold[a, b]
         if n == 1:
-            _screenshot(browser, tmp_path / "pairs.png", "labelling-pairs.png")
+            _screenshot(browser, tmp_path / "pairs.png", "labelling-pairs.png", height=700)
         _press(browser, str(names.index(gold[a, b]) + 1))  # keys as for single texts
         _wait(browser, lambda row=row: _row(browser) != row)
     assert browser.title == "activellm-modal · label"

@@ -207,8 +207,10 @@ function renderCurve(points) {
     dot.dataset.n = String(p.n_labels);
     chart.append(dot);
   }
-  for (const n of [low, high]) {
-    const label = svg("text", { x: x(n), y: height - 8, "text-anchor": "middle" });
+  // The first and last number of labels under the axis, kept inside the drawing.
+  const ends = high === low ? [[low, "middle"]] : [[low, "start"], [high, "end"]];
+  for (const [n, anchor] of ends) {
+    const label = svg("text", { x: x(n), y: height - 8, "text-anchor": anchor });
     label.textContent = `${n} labels`;
     chart.append(label);
   }
