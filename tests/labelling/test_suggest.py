@@ -25,7 +25,7 @@ from activellm_modal.labelling.suggest import (
     parse_suggestions,
 )
 from tests.labelling.conftest import suggesting_llm
-from tests.openai_server import Garbage, Status
+from tests.openai_server import Garbage, Reply, Status
 
 LABELS = ["negative", "positive"]
 
@@ -255,3 +255,45 @@ def test_help_says_what_each_strategy_costs(capsys: pytest.CaptureFixture[str]) 
         "random   uniform",
     ):
         assert needle in text, needle
+
+
+def test_the_selection_calls_own_guesses_are_the_suggestions(fake_llm) -> None:
+    """ActiveLLM with ``balance`` guesses a label per pick: those need no second call."""
+    from modAL.models import ActiveLearner
+    from modAL.uncertainty import uncertainty_sampling
+
+    from activellm_modal import ActiveLLM, HybridStrategy
+    from activellm_modal.labelling.session import _Unfitted
+    from activellm_modal.labelling.suggest import selection_guesses
+
+    def picks(body: dict) -> Reply:
+        guesses = ["positive", "negative", "positive", "maybe", "negative", "positive"]
+        chosen = [{"position": p, "label": label} for p, label in enumerate(guesses)]
+        return Reply(json.dumps({"picks": chosen}))
+
+    fake_llm.default = picks
+    llm = ActiveLLM(
+        model="scripted",
+        base_url=fake_llm.url,
+        labels=LABELS,
+        balance="equal",
+        presentation="uniform",
+        n_presented=10,
+        max_retries=0,
+        random_state=0,
+    )
+    strategy = HybridStrategy(cold_start=llm, then=uncertainty_sampling, switch_after=1)
+    learner = ActiveLearner(estimator=_Unfitted(), query_strategy=strategy)
+    pool = np.asarray([f"text number {i}" for i in range(20)], dtype=object)
+    chosen, _ = learner.query(pool, n_instances=3)
+    chosen = np.asarray(chosen).tolist()
+    guesses = selection_guesses(strategy, chosen, LABELS)
+    record = llm.last_query_
+    expected = {
+        index: guess
+        for index, guess in zip(record.indices, record.guessed_labels, strict=True)
+        if guess in LABELS
+    }
+    assert guesses == expected and len(guesses) >= 2 and set(guesses) <= set(chosen)
+    assert selection_guesses(strategy, chosen[::-1], LABELS) == {}  # not this query's picks
+    assert selection_guesses(uncertainty_sampling, chosen, LABELS) == {}
