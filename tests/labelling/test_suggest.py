@@ -297,3 +297,28 @@ def test_the_selection_calls_own_guesses_are_the_suggestions(fake_llm) -> None:
     assert guesses == expected and len(guesses) >= 2 and set(guesses) <= set(chosen)
     assert selection_guesses(strategy, chosen[::-1], LABELS) == {}  # not this query's picks
     assert selection_guesses(uncertainty_sampling, chosen, LABELS) == {}
+
+
+def test_export_writes_the_curve_png_beside_the_labels(
+    tmp_path: Path, pool_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from activellm_modal.cli import main
+
+    data = load_data(pool_csv)
+    db = tmp_path / "l.sqlite"
+    store = LabelStore.open(db, fingerprint=data.fingerprint, labels=LABELS, source=data.source)
+    store.add_batch(0, [(0, data.texts[0]), (1, data.texts[1])], strategy="random", picked_by="r")
+    store.add_suggestions([(0, "positive", ""), (1, None, NO_LABEL)], source="m")
+    store.label(0, "negative", client="t")
+    store.label(1, "positive", client="t")
+    for n, accuracy in ((10, 0.6), (15, 0.7)):
+        store.add_curve_point(n, accuracy, 0.05, 3, n // 5)
+    store.close()
+    out = tmp_path / "out" / "labels.csv"
+    out.parent.mkdir()
+    argv = [str(pool_csv), "--labels", ",".join(LABELS), "--db", str(db), "--export", str(out)]
+    assert main(["label", *argv]) == 0
+    assert "learning curve" in capsys.readouterr().out
+    assert (out.parent / "labels-curve.png").read_bytes()[:4] == b"\x89PNG"
+    rows = out.read_text(encoding="utf-8").splitlines()
+    assert rows[1].endswith(",positive,m") and rows[2].endswith(",,m")  # the person's label first
