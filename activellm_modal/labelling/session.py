@@ -130,6 +130,7 @@ class LabellingSession:
         if retry:
             with self._lock:
                 self._suggest_failed.clear()
+                self._suggest_note = ""  # asked again: pending until the call answers or fails
         self._idle.clear()
         self._wake.set()
 

@@ -314,3 +314,32 @@ def test_a_sentence_pair_task(
     assert stored == {
         row: gold[mrpc["text_a"].iloc[row], mrpc["text_b"].iloc[row]] for row in range(len(mrpc))
     }
+
+
+def test_a_failed_suggestion_call_leaves_the_page_usable(
+    tmp_path: Path, label_server, browser, fake_llm
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    from tests.openai_server import Status
+
+    pool = tmp_path / "texts.txt"
+    pool.write_text("a fine film\nan awful film\na dull film\n", encoding="utf-8")
+    fake_llm.push(Status(500, "overloaded"), Status(500, "overloaded"))  # the call and its retry
+    fake_llm.default = suggesting_llm({"a fine film": "good", "a dull film": "bad"})
+    args = [str(pool), "--labels", "bad,good", "--db", str(tmp_path / "l.sqlite")]
+    args += ["--strategy", "random", "--base-url", fake_llm.url, "--model", "scripted-llm"]
+    server = label_server(args)
+    browser.get(server.url + "/")
+    _wait(browser, lambda: "unavailable for batch 1" in _text(browser, "llm-note"))
+    assert "HTTP 500" in _text(browser, "llm-note")
+    assert "the LLM call failed" in _text(browser, "suggestion")
+    assert browser.find_elements(By.CSS_SELECTOR, "#buttons button.suggested") == []
+    row = _row(browser)
+    _press(browser, "2")  # labelling goes on
+    _wait(browser, lambda: _row(browser) != row)
+    assert "Saved: good." in _text(browser, "notice")
+    browser.find_element(By.ID, "retry").click()  # ask again: now the LLM answers
+    _wait(browser, lambda: "suggests:" in _text(browser, "suggestion"))
+    _wait(browser, lambda: _text(browser, "llm-note") == "")
+    assert len(fake_llm.chat_requests) == 3

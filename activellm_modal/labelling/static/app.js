@@ -80,8 +80,9 @@ function render(next) {
   clearTimeout(pollTimer);
   if (!item && state.status !== "done" && state.status !== "error") {
     pollTimer = setTimeout(refresh, 700);
-  } else if (state.message) {
-    pollTimer = setTimeout(refresh, 1500);  // retraining: update the accuracy when it is done
+  } else if (state.message || (item && item.suggestion && item.suggestion.pending)) {
+    // Retraining or a suggestion on its way: show the accuracy or the suggestion when ready.
+    pollTimer = setTimeout(refresh, 1500);
   }
 }
 
