@@ -5,6 +5,7 @@
 
 ``dataset``     the texts to label and their fingerprint
 ``store``       SQLite: every label committed the moment it is given
+``suggest``     the LLM's suggested labels (one batched call per batch)
 ``strategies``  the ``--strategy`` registry
 ``session``     rounds, the strategy, retraining in the background
 ``app``         the FastAPI routes; ``static/`` holds the page
@@ -26,8 +27,10 @@ __all__ = ["LabelStore", "load_labels", "load_learner"]
 def load_labels(db: str | Path) -> Any:
     """The labels of a labelling database as a DataFrame (skips left out).
 
-    Columns: ``row`` (the text's row in its source), ``text``, ``label``,
-    ``round``, ``position``, ``strategy``, ``picked_by``, ``time``.
+    Columns: ``row`` (the text's row in its source), ``text``, ``label`` (the
+    person's), ``round``, ``position``, ``strategy``, ``picked_by``, ``time``,
+    ``suggestion`` and ``suggested_by`` (the LLM's label, kept apart; None where
+    there was none).
     """
     import pandas as pd
 

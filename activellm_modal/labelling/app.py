@@ -93,7 +93,7 @@ def create_app(session: LabellingSession, allowed_hosts: list[str] | None = None
 
     @app.post("/api/retry")
     def retry(body: ClientIn) -> dict[str, Any]:
-        session.kick()
+        session.kick(retry=True)
         return {"state": session.state()}
 
     @app.get("/api/export.{kind}")

@@ -10,10 +10,39 @@ from typing import Any
 
 from activellm_modal.exceptions import LabellingError
 
+#: What each ``--strategy`` costs, for ``--help`` (embedding times: MiniLM on 2 CPU cores).
+COSTS = """\
+what each --strategy costs (every strategy also embeds the pool once with the
+offline MiniLM for the classifier: about 5-10 s per 1,000 texts on 2 CPU cores,
+then cached in --cache-dir; each retraining fits on the cached embeddings):
+
+  default  the library's default pipeline, ActiveLLM() (preset "coverage"), for
+           batch 1, then uncertainty sampling. With --base-url/--model: 1 LLM
+           call for batch 1, plus MiniLM embeddings of a 2,000-text subsample
+           (10-20 s, once per process); later batches: no LLM call. Offline (no
+           --base-url): no LLM call at all; batch 1 is the text nearest each of
+           k k-means centres of the pool embeddings (the LLM's part left out),
+           then uncertainty sampling as above.
+  paper    the paper's ActiveLLM (preset "paper") for every batch: 1 LLM call
+           per batch, no extra embedding. Offline on the shared sst2 task: the
+           paper's recorded GPT-4 answers, then random picks; no call.
+  hybrid   the paper's ActiveLLM for batch 1 (1 LLM call, or a recording), then
+           uncertainty sampling: no more calls.
+  random   uniform, seeded: no LLM call.
+
+LLM suggestions (with --base-url/--model, unless --no-suggestions): 1 more LLM
+call per batch, none where the selection call already guessed the labels. A
+failed call leaves the page usable and says so. The key is read from
+$OPENAI_API_KEY and is never stored, logged or shown.
+"""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``label`` subcommand's options."""
     from activellm_modal.labelling.strategies import STRATEGIES
+
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter  # keep the cost table's lines
+    parser.epilog = COSTS
 
     parser.add_argument(
         "data",
@@ -25,18 +54,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="label names in key order, e.g. negative,positive (default: the task's labels.json)",
     )
     parser.add_argument("--text-column", default="text", help="text column (default: text)")
+    parser.add_argument(
+        "--pair-columns",
+        metavar="A,B",
+        help="label sentence pairs: the two text columns, shown side by side "
+        "(e.g. text_a,text_b for MRPC or RTE)",
+    )
     parser.add_argument("--limit", type=int, help="label the first N texts only")
     parser.add_argument(
         "--strategy",
         choices=STRATEGIES,
         default="default",
-        help="default: embedding k-means cold start, then uncertainty (offline); paper: "
-        "ActiveLLM; hybrid: ActiveLLM, then uncertainty; random",
+        help="default: the library's default pipeline (ActiveLLM, then uncertainty; offline: "
+        "embedding k-means, then uncertainty); paper: the paper's ActiveLLM every batch; "
+        "hybrid: the paper's ActiveLLM, then uncertainty; random. Costs: see below",
     )
     parser.add_argument(
-        "--base-url", help="OpenAI-compatible endpoint for paper/hybrid; key: $OPENAI_API_KEY"
+        "--base-url",
+        help="OpenAI-compatible endpoint for the LLM strategies and suggestions; key: "
+        "$OPENAI_API_KEY",
     )
     parser.add_argument("--model", help="model name on --base-url")
+    parser.add_argument(
+        "--no-suggestions",
+        action="store_true",
+        help="do not ask the LLM for a suggested label of each text (asked by default when "
+        "--base-url/--model are given)",
+    )
     parser.add_argument("--batch-size", type=int, default=10, help="texts per round (default 10)")
     parser.add_argument(
         "--classifier",
@@ -44,7 +88,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: sklearn.linear_model.LogisticRegression, C=10)",
     )
     parser.add_argument("--db", type=Path, help="label database (default: DATA-labels.sqlite)")
-    parser.add_argument("--export", type=Path, help="write the labels to .csv/.jsonl and exit")
+    parser.add_argument(
+        "--export",
+        type=Path,
+        help="write the labels (and the LLM's suggestions) to .csv/.jsonl, the learning curve "
+        "to a PNG beside it (NAME-curve.png), and exit",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
     parser.add_argument("--seed", type=int, default=0, help="seed of every strategy (default 0)")
@@ -84,7 +133,12 @@ def run(args: argparse.Namespace) -> int:
     if args.base_url:
         recordings = []  # a live endpoint answers; nothing is replayed
     data = load_data(
-        args.data, text_column=args.text_column, limit=args.limit, data_dir=data_dir, keep_rows=keep
+        args.data,
+        text_column=args.text_column,
+        limit=args.limit,
+        data_dir=data_dir,
+        keep_rows=keep,
+        pair_columns=_pair_columns(args.pair_columns),
     )
     if data.task is not None and args.limit is None and len(data) > 5000:
         data.notes.append(
@@ -114,6 +168,9 @@ def run(args: argparse.Namespace) -> int:
         if args.export:
             path = store.export(args.export)
             print(f"wrote {len(store.labelled())} labels to {path}")
+            curve = write_curve_png(store.curve(), curve_path(path))
+            if curve is not None:
+                print(f"wrote the learning curve to {curve}")
             return 0
         cache_dir = args.cache_dir or _default_cache()
         context = StrategyContext(
@@ -124,8 +181,19 @@ def run(args: argparse.Namespace) -> int:
             recordings=recordings,
             cache_dir=str(cache_dir / "llm") if args.base_url else None,
         )
+        suggester = None
+        if args.base_url and not args.no_suggestions:
+            from activellm_modal.labelling.suggest import openai_suggester
+
+            suggester = openai_suggester(args.model, args.base_url, labels, data.description)
         return serve(
-            data, store, args, classifier=classifier, context=context, cache_dir=cache_dir / "emb"
+            data,
+            store,
+            args,
+            classifier=classifier,
+            context=context,
+            cache_dir=cache_dir / "emb",
+            suggester=suggester,
         )
     finally:
         store.close()
@@ -163,6 +231,47 @@ def serve(data: Any, store: Any, args: argparse.Namespace, **session_args: Any) 
     finally:
         session.stop()
     return 0
+
+
+def curve_path(export: Path) -> Path:
+    """Where the learning curve's PNG goes: beside the export, ``NAME-curve.png``."""
+    return export.with_name(f"{export.stem}-curve.png")
+
+
+def write_curve_png(points: list[dict[str, Any]], path: Path) -> Path | None:
+    """Draw the cross-validated accuracy against the number of labels (None: no point yet)."""
+    if not points:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display: a file only
+    import matplotlib.pyplot as plt
+
+    n = [point["n_labels"] for point in points]
+    mean = [point["accuracy"] for point in points]
+    std = [point["std"] for point in points]
+    figure, axes = plt.subplots(figsize=(6, 3.6), dpi=100)
+    axes.errorbar(n, mean, yerr=std, marker="o", capsize=3, color="#4a76c9")
+    axes.set_xlabel("labels")
+    axes.set_ylabel("cross-validated accuracy")
+    axes.set_ylim(0, 1)
+    axes.grid(alpha=0.3)
+    axes.set_title("Learning curve (one point per retraining)")
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+    return path
+
+
+def _pair_columns(spec: str | None) -> tuple[str, str] | None:
+    if spec is None:
+        return None
+    names = [name.strip() for name in spec.split(",")]
+    if len(names) != 2 or not all(names) or names[0] == names[1]:
+        raise LabellingError(
+            f"--pair-columns {spec}: give two different column names, e.g. text_a,text_b."
+        )
+    return names[0], names[1]
 
 
 def _classifier(spec: str | None) -> Any:

@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,13 @@ class LabelData:
         The shared task's name.
     notes : list of str
         What was dropped or added while reading, to show the user.
+    pairs : list of (str, str) or None
+        For sentence-pair data, the two parts of each text (``texts`` then
+        holds both, ``"a: ... | b: ..."``, for the classifier and the LLM).
+    pair_columns : (str, str) or None
+        The names of the two parts, as shown on the page.
+    description : str or None
+        What is labelled (a shared task's ``labels.json`` description).
     """
 
     texts: list[str]
@@ -49,9 +57,34 @@ class LabelData:
     labels: list[str] | None = None
     task: str | None = None
     notes: list[str] = field(default_factory=list)
+    pairs: list[tuple[str, str]] | None = None
+    pair_columns: tuple[str, str] | None = None
+    description: str | None = None
 
     def __len__(self) -> int:
         return len(self.texts)
+
+    @cached_property
+    def _position(self) -> dict[int, int]:
+        return {int(row): i for i, row in enumerate(self.rows.tolist())}
+
+    def pair_of(self, row: int) -> list[dict[str, str]] | None:
+        """The two named parts of source row ``row`` for the page (None for single texts).
+
+        Examples
+        --------
+        >>> data = LabelData(["a: x | b: y"], np.array([4]), "p.csv", pairs=[("x", "y")],
+        ...                  pair_columns=("a", "b"))
+        >>> data.pair_of(4)
+        [{'name': 'a', 'text': 'x'}, {'name': 'b', 'text': 'y'}]
+        """
+        if self.pairs is None or self.pair_columns is None:
+            return None
+        parts = self.pairs[self._position[int(row)]]
+        return [
+            {"name": name, "text": text}
+            for name, text in zip(self.pair_columns, parts, strict=True)
+        ]
 
     @property
     def fingerprint(self) -> str:
@@ -78,6 +111,7 @@ def load_data(
     limit: int | None = None,
     data_dir: str | Path | None = None,
     keep_rows: Iterable[int] = (),
+    pair_columns: tuple[str, str] | None = None,
 ) -> LabelData:
     """Read the texts to label.
 
@@ -94,6 +128,9 @@ def load_data(
         The shared datasets folder, for task names.
     keep_rows : iterable of int
         Source rows kept beyond ``limit`` (the rows a recorded LLM answer shows).
+    pair_columns : (str, str), optional
+        Two text columns of sentence pairs (e.g. MRPC's ``text_a``, ``text_b``):
+        both are shown side by side, and a pair with an empty part is left out.
 
     Examples
     --------
@@ -109,7 +146,7 @@ def load_data(
     activellm_modal.exceptions.LabellingError: ... has no column 'text' (columns: id, review): ...
     """
     path = Path(data)
-    labels = task = None
+    labels = task = description = None
     if path.is_file():
         frame = _read_file(path, text_column)
         rows = np.arange(len(frame))
@@ -120,7 +157,7 @@ def load_data(
         task = str(data)
         frame = read_split(data_dir, task, "train")
         rows = frame["idx"].to_numpy() if "idx" in frame else np.arange(len(frame))
-        labels = _task_labels(Path(data_dir) / task)
+        labels, description = _task_meta(Path(data_dir) / task)
         source = f"task:{task}"
     else:
         where = f" nor a task folder in {data_dir}" if data_dir is not None else ""
@@ -128,6 +165,9 @@ def load_data(
             f"{data} is no data file{where}: pass a .csv/.tsv/.jsonl/.parquet file with a text "
             "column, a .txt file with one text per line, or a task name such as sst2."
         )
+    pairs = None
+    if pair_columns is not None:
+        frame, text_column, pairs = _pair_frame(frame, pair_columns, source)
     if text_column not in frame.columns:
         columns = ", ".join(map(str, frame.columns))
         raise LabellingError(
@@ -140,6 +180,8 @@ def load_data(
         notes.append(f"{int((~present).sum())} empty text(s) left out")
     texts = texts[present].astype(str).tolist()
     rows = np.asarray(rows)[present].astype(np.int64)
+    if pairs is not None:
+        pairs = [pair for pair, kept in zip(pairs, present, strict=True) if kept]
     if not texts:
         raise LabellingError(f"{source} holds no text to label: the file or column is empty.")
     if limit is not None and limit < len(texts):
@@ -151,7 +193,48 @@ def load_data(
         keep |= extra
         texts = [text for text, kept in zip(texts, keep, strict=True) if kept]
         rows = rows[keep]
-    return LabelData(texts, rows, source, labels, task, notes)
+        if pairs is not None:
+            pairs = [pair for pair, kept in zip(pairs, keep, strict=True) if kept]
+    return LabelData(
+        texts,
+        rows,
+        source,
+        labels,
+        task,
+        notes,
+        pairs=pairs,
+        pair_columns=tuple(pair_columns) if pair_columns is not None else None,
+        description=description,
+    )
+
+
+_PAIR_TEXT = "\x00pair"  # the joined column's name: no user column is called that
+
+
+def _pair_frame(
+    frame: pd.DataFrame, columns: tuple[str, str], source: str
+) -> tuple[pd.DataFrame, str, list[tuple[str, str]]]:
+    """Add the joined text of two columns; a pair with an empty part gets no text."""
+    missing = [name for name in columns if name not in frame.columns]
+    if missing:
+        names = ", ".join(map(str, frame.columns))
+        raise LabellingError(
+            f"{source} has no column {missing[0]!r} (columns: {names}): pass --pair-columns A,B "
+            "with the two text columns of each pair."
+        )
+    first, second = (frame[name] for name in columns)
+
+    def part(value: object) -> str:
+        return "" if pd.isna(value) else str(value)
+
+    pairs = [(part(a), part(b)) for a, b in zip(first, second, strict=True)]
+    # The classifier and the LLM read the pair as one text, each part after its column name.
+    joined = [
+        f"{columns[0]}: {a} | {columns[1]}: {b}" if a.strip() and b.strip() else ""
+        for a, b in pairs
+    ]
+    frame = frame.assign(**{_PAIR_TEXT: joined})
+    return frame, _PAIR_TEXT, pairs
 
 
 def _read_file(path: Path, text_column: str) -> pd.DataFrame:
@@ -175,12 +258,17 @@ def _read_file(path: Path, text_column: str) -> pd.DataFrame:
         raise LabellingError(f"{path} could not be read as {kind}: {error}") from None
 
 
-def _task_labels(folder: Path) -> list[str] | None:
+def _task_meta(folder: Path) -> tuple[list[str] | None, str | None]:
+    """A shared task's label names and description (``labels.json``), where present."""
     meta = folder / "labels.json"
     if not meta.is_file():
-        return None
-    labels = json.loads(meta.read_text(encoding="utf-8")).get("labels")
-    return [str(label) for label in labels] if labels else None
+        return None, None
+    content = json.loads(meta.read_text(encoding="utf-8"))
+    labels = content.get("labels")
+    description = content.get("description")
+    return ([str(label) for label in labels] if labels else None), (
+        str(description) if description else None
+    )
 
 
 def parse_labels(text: str | Iterable[str]) -> list[str]:

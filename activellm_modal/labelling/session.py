@@ -33,6 +33,7 @@ from activellm_modal.labelling.strategies import (
     describe,
     needs_model,
 )
+from activellm_modal.labelling.suggest import Suggester, selection_guesses
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,9 @@ class LabellingSession:
         Where pool embeddings are kept between runs.
     min_cv_labels : int, default=10
         Labels needed before the cross-validated accuracy is shown.
+    suggester : Suggester, optional
+        Asks an LLM for a suggested label of every picked text (one call per
+        batch, on the worker), unless the selection call already guessed one.
     """
 
     def __init__(
@@ -75,6 +79,7 @@ class LabellingSession:
         embed_model: str | None = None,
         cache_dir: str | Path | None = None,
         min_cv_labels: int = 10,
+        suggester: Suggester | None = None,
     ) -> None:
         self.data = data
         self.store = store
@@ -85,6 +90,10 @@ class LabellingSession:
         self.embed_model = embed_model
         self.cache_dir = cache_dir
         self.min_cv_labels = min_cv_labels
+        self.suggester = suggester
+        # Rounds whose suggestion call failed: not asked again until "Try again" (kick).
+        self._suggest_failed: set[int] = set()
+        self._suggest_note = ""
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._idle = threading.Event()
@@ -113,8 +122,15 @@ class LabellingSession:
         if self._thread is not None:
             self._thread.join(timeout=30)
 
-    def kick(self) -> None:
-        """Ask the worker to check for work (a finished batch, labels to retrain on)."""
+    def kick(self, retry: bool = False) -> None:
+        """Ask the worker to check for work (a finished batch, labels to retrain on).
+
+        ``retry`` also asks again for the suggestions of batches whose call failed.
+        """
+        if retry:
+            with self._lock:
+                self._suggest_failed.clear()
+                self._suggest_note = ""  # asked again: pending until the call answers or fails
         self._idle.clear()
         self._wake.set()
 
@@ -139,6 +155,8 @@ class LabellingSession:
                 "batch_size": len(batch),
                 "left_in_batch": sum(1 for other in pending if other.round == first.round),
                 "picked_by": f"{first.strategy}: {first.picked_by}",
+                "pair": self.data.pair_of(first.row),
+                "suggestion": self._suggestion_of(first.row),
             }
         counts = self.store.counts()
         with self._lock:
@@ -158,6 +176,36 @@ class LabellingSession:
             "strategy": self.strategy,
             "accuracy": accuracy,
             "accuracy_note": self._accuracy_note(counts),
+            "curve": self.store.curve(),
+            "suggestions": self._suggestions_state(),
+        }
+
+    def _suggestion_of(self, row: int) -> dict[str, Any] | None:
+        if self.suggester is None:
+            return None
+        found = self.store.suggestion(row)
+        if found is None:
+            with self._lock:
+                failed = bool(self._suggest_note)
+            note = "the LLM call failed (see the note below)" if failed else ""
+            return {"label": None, "by": self.suggester.name, "note": note, "pending": not failed}
+        return {
+            "label": found["label"],
+            "by": found["source"],
+            "note": found["note"],
+            "pending": False,
+        }
+
+    def _suggestions_state(self) -> dict[str, Any]:
+        if self.suggester is None:
+            return {"enabled": False}
+        with self._lock:
+            note = self._suggest_note
+        return {
+            "enabled": True,
+            "by": self.suggester.name,
+            "note": note,
+            "agreement": self.store.agreement(),
         }
 
     def label(self, row: int, label: str | None, client: str) -> int:
@@ -198,6 +246,7 @@ class LabellingSession:
             else:
                 self._set("preparing", "Picking the next batch...")
                 self.next_batch()
+        self._suggest()
         labelled = self.store.labelled()
         if len(labelled) != self._trained_on:
             self._set(self._status, "Retraining the classifier...")
@@ -226,10 +275,8 @@ class LabellingSession:
             strategy.load_state_dict(json.loads(state))
         learner = self._learner(strategy, self.store.labelled())
         chosen, _ = learner.query(X_pool, n_instances=min(self.batch_size, len(X_pool)))
-        items = [
-            (int(self.data.rows[positions[i]]), self.data.texts[positions[i]])
-            for i in np.asarray(chosen, dtype=int).tolist()
-        ]
+        chosen = np.asarray(chosen, dtype=int).tolist()
+        items = [(int(self.data.rows[positions[i]]), self.data.texts[positions[i]]) for i in chosen]
         self.store.add_batch(
             round_,
             items,
@@ -237,7 +284,56 @@ class LabellingSession:
             picked_by=describe(strategy),
             state=strategy.state_dict() if hasattr(strategy, "state_dict") else None,
         )
+        guesses = selection_guesses(strategy, chosen, self.store.labels)
+        if guesses and self.suggester is not None:
+            # The selection call already guessed these labels: no second call for them.
+            self.store.add_suggestions(
+                [(int(self.data.rows[positions[i]]), label, "") for i, label in guesses.items()],
+                source=f"{self.suggester.name} (selection call)",
+            )
         return self.store.batch(round_)
+
+    # -- suggestions ---------------------------------------------------------------------
+
+    def _suggest(self) -> None:
+        """Ask for the suggestions of every picked text without one, one call per batch.
+
+        A failed call is logged without its details' secrets (the backend's
+        errors never hold the key), noted on the page, and not repeated until
+        "Try again": the texts stay labellable all along.
+        """
+        if self.suggester is None:
+            return
+        by_round: dict[int, list[BatchItem]] = {}
+        for item in self.store.unsuggested():
+            by_round.setdefault(item.round, []).append(item)
+        for round_, items in by_round.items():
+            with self._lock:
+                if round_ in self._suggest_failed:
+                    continue
+            self._set(self._status, f"Asking {self.suggester.name} for suggestions...")
+            try:
+                answers = self.suggester.suggest([item.text for item in items])
+            except Exception as error:  # any failure: the page stays usable and says so
+                logger.warning("suggestion call failed: %s: %s", type(error).__name__, error)
+                with self._lock:
+                    self._suggest_failed.add(round_)
+                    self._suggest_note = (
+                        f"LLM suggestions unavailable for batch {round_ + 1} "
+                        f"({type(error).__name__}: {_first_line(error)}); label as usual, "
+                        "or press Try again."
+                    )
+                continue
+            self.store.add_suggestions(
+                [
+                    (item.row, answer.label, answer.note)
+                    for item, answer in zip(items, answers, strict=True)
+                ],
+                source=self.suggester.name,
+            )
+            with self._lock:
+                if not self._suggest_failed:
+                    self._suggest_note = ""
 
     # -- the classifier ------------------------------------------------------------------
 
@@ -274,6 +370,11 @@ class LabellingSession:
         started = time.perf_counter()
         cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
         scores = cross_val_score(self._estimator(), X, y, cv=cv)
+        # One point of the learning curve per retraining, kept with the labels.
+        rounds = [row["round"] for row in labelled]
+        self.store.add_curve_point(
+            len(y), float(scores.mean()), float(scores.std()), folds, max(rounds) + 1
+        )
         with self._lock:
             self._accuracy = {
                 "mean": float(scores.mean()),
@@ -304,6 +405,11 @@ class LabellingSession:
             self._set(self._status, f"Embedding {len(self.data)} texts (once; then cached)...")
             self._table = embedding_table(self.data.texts, self.embed_model, self.cache_dir)
         return self._table
+
+
+def _first_line(error: BaseException, limit: int = 200) -> str:
+    text = str(error).strip().splitlines()
+    return text[0][:limit] if text else ""
 
 
 class _Unfitted:

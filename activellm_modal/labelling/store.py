@@ -14,7 +14,17 @@ killed the next instant. The schema:
     the current label of each picked row (``label`` NULL = skipped) with round,
     strategy, time and the tab that gave it; a row is labelled at most once;
 ``events``
-    the append-only history: every label, skip and undo.
+    the append-only history: every label, skip and undo;
+``suggestions``
+    the LLM's suggested label of a picked row, apart from the human label
+    (``label`` NULL = the LLM gave no valid label; ``note`` says why), and who
+    suggested it (a model name: never a key or an endpoint);
+``curve``
+    the learning curve: the cross-validated accuracy after each retraining,
+    keyed by the number of labels.
+
+A database of an older schema is brought up to date when it is opened (the
+new tables are added; nothing is rewritten).
 """
 
 from __future__ import annotations
@@ -32,7 +42,7 @@ from typing import Any
 
 from activellm_modal.exceptions import LabelConflictError, LabellingError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 _SCHEMA = """
@@ -65,9 +75,29 @@ CREATE TABLE events (
 );
 """
 
+# Added in schema version 2; IF NOT EXISTS lets the same statements migrate a version-1 file.
+_SCHEMA_V2 = """
+CREATE TABLE IF NOT EXISTS suggestions (
+    row INTEGER PRIMARY KEY REFERENCES batches(row),
+    label TEXT,
+    source TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS curve (
+    n_labels INTEGER PRIMARY KEY,
+    accuracy REAL NOT NULL,
+    std REAL NOT NULL,
+    folds INTEGER NOT NULL,
+    round INTEGER NOT NULL,
+    created TEXT NOT NULL
+);
+"""
+
 _LABELLED = """
-SELECT b.row, b.text, l.label, l.round, b.position, l.strategy, b.picked_by, l.labelled_at, l.client
-FROM labels l JOIN batches b ON b.row = l.row
+SELECT b.row, b.text, l.label, l.round, b.position, l.strategy, b.picked_by, l.labelled_at,
+       s.label, s.source
+FROM labels l JOIN batches b ON b.row = l.row LEFT JOIN suggestions s ON s.row = l.row
 ORDER BY l.round, b.position
 """
 
@@ -142,7 +172,9 @@ class LabelStore:
         meta = _read_meta(path) if path.exists() and path.stat().st_size else None
         if meta is not None:
             _check_meta(path, meta, fingerprint, list(labels))
-            return cls(path)
+            store = cls(path)
+            store._migrate()
+            return store
         path.parent.mkdir(parents=True, exist_ok=True)
         store = cls(path)
         values = {
@@ -158,7 +190,18 @@ class LabelStore:
                 if statement.strip():
                     conn.execute(statement)
             conn.executemany("INSERT INTO meta VALUES (?, ?)", values.items())
+        store._migrate()
         return store
+
+    def _migrate(self) -> None:
+        """Add the tables of later schema versions (a no-op on an up-to-date file)."""
+        with self._transaction() as conn:
+            for statement in _SCHEMA_V2.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
 
     def close(self) -> None:
         """Close the connection (the WAL is checkpointed into the main file)."""
@@ -319,10 +362,93 @@ class LabelStore:
         return int(self._query("SELECT COUNT(*) FROM labels WHERE label IS NULL")[0][0])
 
     def labelled(self, include_skipped: bool = False) -> list[dict[str, Any]]:
-        """Every label with its row, text, round, strategy and time, in picking order."""
-        keys = ("row", "text", "label", "round", "position", "strategy", "picked_by", "time")
-        rows = [dict(zip(keys, row[:8], strict=True)) for row in self._query(_LABELLED)]
+        """Every label with its row, text, suggestion, round, strategy and time, in picking order.
+
+        ``suggestion`` is the LLM's label (None: none was given or asked for),
+        ``suggested_by`` who gave it; ``label`` is always the person's.
+        """
+        rows = [dict(zip(EXPORT_FIELDS, row, strict=True)) for row in self._query(_LABELLED)]
         return [row for row in rows if include_skipped or row["label"] is not None]
+
+    # -- suggestions ---------------------------------------------------------------------
+
+    def add_suggestions(self, items: Sequence[tuple[int, str | None, str]], *, source: str) -> int:
+        """Store the LLM's label ``(row, label or None, note)`` of picked rows, in one transaction.
+
+        A row that already has a suggestion keeps it (the first answer shown
+        stays the one compared with the person's label). Returns how many were
+        stored.
+        """
+        at = _now()
+        with self._transaction() as conn:
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT OR IGNORE INTO suggestions (row, label, source, note, created) "
+                "SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM batches WHERE row = ?)",
+                [(int(row), label, source, note, at, int(row)) for row, label, note in items],
+            )
+            return conn.total_changes - before
+
+    def suggestions(self) -> dict[int, dict[str, Any]]:
+        """Every stored suggestion by row: ``label`` (or None), ``source``, ``note``."""
+        return {
+            row: {"label": label, "source": source, "note": note}
+            for row, label, source, note in self._query(
+                "SELECT row, label, source, note FROM suggestions"
+            )
+        }
+
+    def suggestion(self, row: int) -> dict[str, Any] | None:
+        """The stored suggestion of one row (``label``, ``source``, ``note``), or None."""
+        found = self._query(
+            "SELECT label, source, note FROM suggestions WHERE row = ?", (int(row),)
+        )
+        return dict(zip(("label", "source", "note"), found[0], strict=True)) if found else None
+
+    def unsuggested(self) -> list[BatchItem]:
+        """Picked rows (labelled or not) with no suggestion yet, oldest round first."""
+        return [
+            BatchItem(*row)
+            for row in self._query(
+                "SELECT b.round, b.position, b.row, b.text, b.strategy, b.picked_by "
+                "FROM batches b LEFT JOIN suggestions s ON s.row = b.row WHERE s.row IS NULL "
+                "ORDER BY b.round, b.position"
+            )
+        ]
+
+    def agreement(self) -> dict[str, Any]:
+        """How often the LLM's suggestion equals the person's label, overall and per class.
+
+        Only labelled rows with a valid suggestion count; ``per_class`` is keyed
+        by the person's label (so it is the LLM's recall of that class).
+        """
+        rows = self._query(
+            "SELECT l.label, s.label FROM labels l JOIN suggestions s ON s.row = l.row "
+            "WHERE l.label IS NOT NULL AND s.label IS NOT NULL"
+        )
+        return agreement_table([human for human, _ in rows], [llm for _, llm in rows], self.labels)
+
+    # -- the learning curve --------------------------------------------------------------
+
+    def add_curve_point(
+        self, n_labels: int, accuracy: float, std: float, folds: int, round_: int
+    ) -> None:
+        """Store the cross-validated accuracy after a retraining on ``n_labels`` labels."""
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO curve VALUES (?, ?, ?, ?, ?, ?)",
+                (int(n_labels), float(accuracy), float(std), int(folds), int(round_), _now()),
+            )
+
+    def curve(self) -> list[dict[str, Any]]:
+        """The learning curve's points, by number of labels."""
+        keys = ("n_labels", "accuracy", "std", "folds", "round")
+        return [
+            dict(zip(keys, row, strict=True))
+            for row in self._query(
+                "SELECT n_labels, accuracy, std, folds, round FROM curve ORDER BY n_labels"
+            )
+        ]
 
     def export(self, path: str | Path, include_skipped: bool = False) -> Path:
         """Write the labels to ``.csv`` or ``.jsonl`` (by the file ending)."""
@@ -343,8 +469,42 @@ class LabelStore:
         return path
 
 
-#: Columns of an export, in order.
-EXPORT_FIELDS = ("row", "text", "label", "round", "position", "strategy", "picked_by", "time")
+#: Columns of an export, in order: the person's ``label`` and the LLM's ``suggestion`` apart
+#: (the suggestion columns last, so the earlier columns keep their places).
+EXPORT_FIELDS = (
+    "row",
+    "text",
+    "label",
+    "round",
+    "position",
+    "strategy",
+    "picked_by",
+    "time",
+    "suggestion",
+    "suggested_by",
+)
+
+
+def agreement_table(
+    human: Sequence[str], llm: Sequence[str], labels: Sequence[str]
+) -> dict[str, Any]:
+    """Agreement of ``llm`` with ``human`` labels: ``n``, ``agree``, ``rate``, and per class.
+
+    Examples
+    --------
+    >>> table = agreement_table(["neg", "neg", "pos"], ["neg", "pos", "pos"], ["neg", "pos"])
+    >>> table["agree"], table["n"], table["per_class"]["neg"]
+    (2, 3, {'n': 2, 'agree': 1, 'rate': 0.5})
+    """
+
+    def part(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+        agree = sum(1 for a, b in pairs if a == b)
+        return {"n": len(pairs), "agree": agree, "rate": agree / len(pairs) if pairs else None}
+
+    pairs = list(zip(human, llm, strict=True))
+    table = part(pairs)
+    table["per_class"] = {label: part([p for p in pairs if p[0] == label]) for label in labels}
+    return table
 
 
 def _read_meta(path: Path) -> dict[str, str]:
@@ -368,6 +528,12 @@ def _read_meta(path: Path) -> dict[str, str]:
 
 
 def _check_meta(path: Path, meta: dict[str, str], fingerprint: str, labels: list[str]) -> None:
+    version = meta.get("schema_version", "1")
+    if not version.isdigit() or int(version) > SCHEMA_VERSION:
+        raise LabellingError(
+            f"{path} has schema version {version}, newer than this activellm-modal reads "
+            f"({SCHEMA_VERSION}); nothing was changed. Update activellm-modal to open it."
+        )
     if meta.get("fingerprint") != fingerprint:
         raise LabellingError(
             f"{path} was made for other data ({meta.get('source', '?')}, "

@@ -1,17 +1,20 @@
 """Which strategy picks the texts: one registry, :func:`build_strategy`.
 
 ``default``
-    needs no LLM and runs offline: embedding typicality (k-means on frozen
-    MiniLM embeddings, the text nearest each centre) for the cold start, then
-    modAL's uncertainty sampling (the benchmark's best area under the curve:
-    0.714 vs random 0.696).
+    the library's default pipeline: ``ActiveLLM()`` (preset
+    :data:`LIBRARY_DEFAULT`, built by :func:`~activellm_modal.presets.make_strategy`
+    like every preset) for round 1, then modAL's uncertainty sampling. Without
+    an LLM endpoint the LLM's part is left out: embedding typicality (k-means on
+    frozen MiniLM embeddings, the text nearest each centre) picks round 1 (the
+    benchmark's best offline pairing: area under the curve 0.714 vs random 0.696).
 ``paper``
-    ActiveLLM every round, on a live endpoint (``--base-url``/``--model``), or
-    offline the paper's recorded GPT-4 answers replayed where the pool holds the
-    texts they were given (random once they are used up, and the database says so).
+    the paper's ActiveLLM (preset ``"paper"``) every round, on a live endpoint
+    (``--base-url``/``--model``), or offline the paper's recorded GPT-4 answers
+    replayed where the pool holds the texts they were given (random once they
+    are used up, and the database says so).
 ``hybrid``
-    :class:`~activellm_modal.HybridStrategy`: that ActiveLLM for round 1, then
-    uncertainty sampling.
+    :class:`~activellm_modal.HybridStrategy`: that paper ActiveLLM for round 1,
+    then uncertainty sampling.
 ``random``
     uniform, seeded.
 """
@@ -29,6 +32,9 @@ from activellm_modal.exceptions import LabellingError
 
 #: The names ``--strategy`` accepts.
 STRATEGIES = ("default", "paper", "hybrid", "random")
+
+#: The preset ``ActiveLLM()`` defaults to: the page's ``default`` strategy uses it.
+LIBRARY_DEFAULT = "coverage"
 
 
 @dataclass
@@ -60,12 +66,9 @@ def build_strategy(name: str, context: StrategyContext) -> Callable[..., Any]:
     from activellm_modal.strategies.hybrid import HybridStrategy, uncertainty_sampling
 
     if name == "default":
-        from activellm_modal.experiments.kmeans import KMeansColdStart
-
-        if context.embed is None:
-            raise LabellingError("the default strategy needs the sentence embeddings.")
-        cold = KMeansColdStart(context.embed, random_state=context.seed)
-        return HybridStrategy(cold_start=cold, then=uncertainty_sampling, switch_after=1)
+        return HybridStrategy(
+            cold_start=_default_cold_start(context), then=uncertainty_sampling, switch_after=1
+        )
     if name == "random":
         return RandomStrategy(random_state=context.seed)
     if name == "paper":
@@ -82,18 +85,34 @@ def needs_model(name: str) -> bool:
     return name in ("default", "hybrid")
 
 
+def _default_cold_start(context: StrategyContext) -> Callable[..., Any]:
+    """The library's default ActiveLLM on the endpoint; offline, embedding typicality."""
+    if context.base_url:
+        return _preset(LIBRARY_DEFAULT, context)
+    from activellm_modal.experiments.kmeans import KMeansColdStart
+
+    if context.embed is None:
+        raise LabellingError("the default strategy needs the sentence embeddings.")
+    return KMeansColdStart(context.embed, random_state=context.seed)
+
+
+def _preset(preset: str, context: StrategyContext) -> Callable[..., Any]:
+    """ActiveLLM preset ``preset`` on the context's endpoint, through the library's presets."""
+    from activellm_modal.presets import make_strategy
+
+    return make_strategy(
+        preset,
+        model=context.model or "gpt-4o",
+        base_url=context.base_url,
+        labels=list(context.labels) or None,
+        cache_dir=context.cache_dir,
+        random_state=context.seed,
+    )
+
+
 def _activellm(context: StrategyContext) -> Callable[..., Any]:
     if context.base_url:
-        from activellm_modal.strategies.activellm import ActiveLLM
-
-        return ActiveLLM(
-            model=context.model or "gpt-4o",
-            base_url=context.base_url,
-            labels=list(context.labels) or None,
-            n_presented=200,
-            cache_dir=context.cache_dir,
-            random_state=context.seed,
-        )
+        return _preset("paper", context)
     if not context.recordings:
         raise LabellingError(
             "the paper and hybrid strategies need an LLM: pass --base-url URL --model NAME "

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -170,3 +171,41 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     driver.set_page_load_timeout(60)
     yield driver
     driver.quit()
+
+
+def suggesting_llm(truth: dict[str, str], invalid_every: int = 0) -> Callable:
+    """A fake LLM's answer to the suggestion prompt: the gold label of each text it knows.
+
+    Each text of the fenced block is looked up (whitespace folded, as the prompt
+    folds it); unknown texts get the first label; every ``invalid_every``-th
+    line names no label at all, to exercise "no suggestion for this text".
+    """
+    from tests.openai_server import Reply
+
+    known = {" ".join(text.split()): label for text, label in truth.items()}
+    labels = sorted(set(truth.values()))
+
+    def answer(body: dict) -> Reply:
+        prompt = body["messages"][-1]["content"]
+        lines = []
+        for number, text in _INSTANCE.findall(prompt):
+            if invalid_every and int(number) % invalid_every == invalid_every - 1:
+                lines.append(f"[{number}] I cannot tell")
+            else:
+                lines.append(f"[{number}] {known.get(text.strip(), labels[0])}")
+        return Reply("Here are my labels:\n" + "\n".join(lines))
+
+    return answer
+
+
+_INSTANCE = re.compile(r"^\[(\d+)\] (.*)$", re.MULTILINE)
+
+
+@pytest.fixture
+def fake_llm() -> Iterator:
+    """A real OpenAI-protocol HTTP server on 127.0.0.1 (tests/openai_server.py)."""
+    from tests.openai_server import ScriptedOpenAIServer
+
+    server = ScriptedOpenAIServer()
+    yield server
+    server.close()

@@ -1,7 +1,9 @@
-"""The page in a real headless Chromium: keys, undo, reload, restart, escaping, screenshot.
+"""The page in a real headless Chromium: keys, undo, reload, restart, escaping, LLM
+suggestions, the learning curve, sentence pairs, screenshots.
 
-``ACTIVELLM_UPDATE_SCREENSHOT=1`` also writes the screenshot to
-``docs/_static/labelling.png`` (the one the documentation shows).
+``ACTIVELLM_UPDATE_SCREENSHOT=1`` also writes the screenshots to
+``docs/_static/labelling.png`` and ``docs/_static/labelling-pairs.png`` (the
+ones the documentation shows).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.labelling.conftest import REPO, SCRIPT_TEXT
+from tests.labelling.conftest import REPO, SCRIPT_TEXT, suggesting_llm
 
 LABELS = ["negative", "positive"]
 
@@ -121,11 +123,18 @@ def test_keyboard_undo_reload_restart(
     _wait(
         browser, lambda: "Cross-validated accuracy" in browser.find_element(By.ID, "accuracy").text
     )
-    shot = tmp_path / "labelling.png"
-    assert browser.save_screenshot(str(shot))
+    _screenshot(browser, tmp_path / "labelling-offline.png")
+
+
+def _screenshot(browser, shot: Path, docs_name: str | None = None, height: int = 760) -> None:
+    browser.set_window_size(1000, height)  # tall enough for the panels below the buttons
+    try:
+        assert browser.save_screenshot(str(shot))
+    finally:
+        browser.set_window_size(1000, 760)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
-    if os.environ.get("ACTIVELLM_UPDATE_SCREENSHOT"):
-        shutil.copy(shot, REPO / "docs" / "_static" / "labelling.png")
+    if docs_name and os.environ.get("ACTIVELLM_UPDATE_SCREENSHOT"):
+        shutil.copy(shot, REPO / "docs" / "_static" / docs_name)
 
 
 def test_a_script_in_a_text_is_shown_as_text(tmp_path: Path, label_server, browser) -> None:
@@ -179,3 +188,158 @@ def test_two_tabs_on_the_same_text(tmp_path: Path, pool_csv: Path, label_server,
     assert len(_stored(db)) == 1
     browser.close()
     browser.switch_to.window(first_tab)
+
+
+def _state(server) -> dict:
+    import httpx
+
+    return httpx.get(server.url + "/api/state", timeout=10).json()
+
+
+def _text(browser, element_id: str) -> str:
+    from selenium.webdriver.common.by import By
+
+    return browser.find_element(By.ID, element_id).text
+
+
+def test_suggestions_and_the_learning_curve(
+    tmp_path: Path, pool_csv: Path, label_server, browser, truth: dict[int, str], fake_llm
+) -> None:
+    import pandas as pd
+    from selenium.webdriver.common.by import By
+
+    frame = pd.read_csv(pool_csv)
+    by_text = {
+        text: truth.get(int(i), "negative")
+        for i, text in zip(frame["idx"], frame["text"], strict=False)
+    }
+    fake_llm.default = suggesting_llm(by_text, invalid_every=5)  # [4] of a batch: no label
+    db = tmp_path / "labels.sqlite"
+    args = [str(pool_csv), "--labels", ",".join(LABELS), "--db", str(db), "--strategy", "random"]
+    args += ["--batch-size", "5", "--base-url", fake_llm.url, "--model", "scripted-llm"]
+    server = label_server(args)
+    browser.get(server.url + "/")
+    disagreed = None
+    for n in range(20):
+        _wait(browser, lambda: _row(browser) is not None)
+        row = _row(browser)
+        # The suggestion arrives from the worker's one call per batch; wait until it is shown.
+        _wait(browser, lambda: "asking" not in _text(browser, "suggestion").lower())
+        gold = truth.get(_data_row(pool_csv, row), "negative")  # the script text: no gold
+        assert browser.find_element(By.ID, "text").is_displayed()
+        assert not browser.find_element(By.ID, "pair").is_displayed()  # single texts: no pair
+        marked = browser.find_elements(By.CSS_SELECTOR, "#buttons button.suggested")
+        if "suggests:" in _text(browser, "suggestion"):
+            assert [b.get_attribute("data-label") for b in marked] == [gold]
+            assert "LLM suggests" in marked[0].text
+        else:
+            assert marked == [] and "no valid label" in _text(browser, "suggestion")
+        # The person decides: once, against the suggestion.
+        label = gold if n != 2 else LABELS[1 - LABELS.index(gold)]
+        disagreed = row if n == 2 else disagreed
+        _press(browser, str(LABELS.index(label) + 1))
+        _wait(browser, lambda row=row: _row(browser) != row)
+    _wait(browser, lambda: len(_state(server)["curve"]) == 3)  # retrained after 10, 15, 20
+    state = _state(server)
+    _wait(browser, lambda: len(browser.find_elements(By.CSS_SELECTOR, "#curve circle")) == 3)
+    points = browser.find_elements(By.CSS_SELECTOR, "#curve svg circle.point")
+    assert [int(p.get_attribute("data-n")) for p in points] == [10, 15, 20]
+    assert [p["n_labels"] for p in state["curve"]] == [10, 15, 20]
+    agreement = state["suggestions"]["agreement"]
+    assert (agreement["n"], agreement["agree"]) == (16, 15)  # 4 texts had no valid label
+    _wait(
+        browser, lambda: "agrees with your labels on 94% (15 of 16)" in _text(browser, "agreement")
+    )
+    with sqlite3.connect(db) as conn:
+        (human, llm) = conn.execute(
+            "SELECT l.label, s.label FROM labels l JOIN suggestions s USING (row) WHERE row = ?",
+            (disagreed,),
+        ).fetchone()
+    assert human != llm  # stored apart: the person's label is never the suggestion's
+    assert len(fake_llm.chat_requests) == 5  # one call per batch, batch 5 included
+    _wait(browser, lambda: _row(browser) is not None)
+    _wait(browser, lambda: "suggests:" in _text(browser, "suggestion"))
+    _screenshot(browser, tmp_path / "labelling.png", "labelling.png", height=1000)
+
+
+def test_a_sentence_pair_task(
+    tmp_path: Path, shared_dir: Path, label_server, browser, fake_llm
+) -> None:
+    import pandas as pd
+    from selenium.webdriver.common.by import By
+
+    mrpc = pd.read_csv(
+        shared_dir / "datasets" / "mrpc" / "train.tsv", sep="\t", quoting=3, keep_default_na=False
+    ).iloc[:8]
+    mrpc.loc[len(mrpc)] = [9999, SCRIPT_TEXT, "<img src=x onerror=alert(1)>", 0]
+    path = tmp_path / "pairs.csv"
+    mrpc[["text_a", "text_b"]].to_csv(path, index=False)
+    names = ["not_equivalent", "equivalent"]
+    gold = {
+        (a, b): names[int(y)]
+        for a, b, y in zip(mrpc["text_a"], mrpc["text_b"], mrpc["label"], strict=False)
+    }
+    fake_llm.default = suggesting_llm(
+        {f"text_a: {a} | text_b: {b}": y for (a, b), y in gold.items()}
+    )
+    db = tmp_path / "pairs.sqlite"
+    args = [str(path), "--labels", ",".join(names), "--pair-columns", "text_a,text_b"]
+    args += ["--db", str(db), "--strategy", "random", "--batch-size", str(len(mrpc))]
+    server = label_server([*args, "--base-url", fake_llm.url, "--model", "scripted-llm"])
+    browser.get(server.url + "/")
+    for n in range(len(mrpc)):
+        _wait(browser, lambda: _row(browser) is not None)
+        _wait(browser, lambda: "suggests:" in _text(browser, "suggestion"))
+        row = _row(browser)
+        a, b = mrpc["text_a"].iloc[row], mrpc["text_b"].iloc[row]
+        assert browser.find_element(By.ID, "pair").is_displayed()
+        assert not browser.find_element(By.ID, "text").is_displayed()
+        assert (_text(browser, "pair-a-name"), _text(browser, "pair-b-name")) == (
+            "text_a",
+            "text_b",
+        )
+        assert (_text(browser, "pair-a"), _text(browser, "pair-b")) == (a, b)
+        assert browser.find_elements(By.CSS_SELECTOR, "#pair article *") == []  # text, never HTML
+        (marked,) = browser.find_elements(By.CSS_SELECTOR, "#buttons button.suggested")
+        assert marked.get_attribute("data-label") == gold[a, b]
+        if n == 1:
+            _screenshot(browser, tmp_path / "pairs.png", "labelling-pairs.png", height=700)
+        _press(browser, str(names.index(gold[a, b]) + 1))  # keys as for single texts
+        _wait(browser, lambda row=row: _row(browser) != row)
+    assert browser.title == "activellm-modal · label"
+    with sqlite3.connect(db) as conn:
+        stored = dict(conn.execute("SELECT row, label FROM labels").fetchall())
+        suggested = conn.execute("SELECT COUNT(*) FROM suggestions").fetchone()[0]
+    assert suggested == len(stored) == len(mrpc)
+    assert stored == {
+        row: gold[mrpc["text_a"].iloc[row], mrpc["text_b"].iloc[row]] for row in range(len(mrpc))
+    }
+
+
+def test_a_failed_suggestion_call_leaves_the_page_usable(
+    tmp_path: Path, label_server, browser, fake_llm
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    from tests.openai_server import Status
+
+    pool = tmp_path / "texts.txt"
+    pool.write_text("a fine film\nan awful film\na dull film\n", encoding="utf-8")
+    fake_llm.push(Status(500, "overloaded"), Status(500, "overloaded"))  # the call and its retry
+    fake_llm.default = suggesting_llm({"a fine film": "good", "a dull film": "bad"})
+    args = [str(pool), "--labels", "bad,good", "--db", str(tmp_path / "l.sqlite")]
+    args += ["--strategy", "random", "--base-url", fake_llm.url, "--model", "scripted-llm"]
+    server = label_server(args)
+    browser.get(server.url + "/")
+    _wait(browser, lambda: "unavailable for batch 1" in _text(browser, "llm-note"))
+    assert "HTTP 500" in _text(browser, "llm-note")
+    assert "the LLM call failed" in _text(browser, "suggestion")
+    assert browser.find_elements(By.CSS_SELECTOR, "#buttons button.suggested") == []
+    row = _row(browser)
+    _press(browser, "2")  # labelling goes on
+    _wait(browser, lambda: _row(browser) != row)
+    assert "Saved: good." in _text(browser, "notice")
+    browser.find_element(By.ID, "retry").click()  # ask again: now the LLM answers
+    _wait(browser, lambda: "suggests:" in _text(browser, "suggestion"))
+    _wait(browser, lambda: _text(browser, "llm-note") == "")
+    assert len(fake_llm.chat_requests) == 3

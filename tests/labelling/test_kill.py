@@ -5,6 +5,10 @@ after the label's transaction committed. After every kill the server is started
 again on the same database and the posting goes on. At the end, every confirmed
 label must be in the database with its value, and every label in the database
 must be one that was confirmed or was in flight at a kill (never invented).
+
+The server asks a fake LLM (a real HTTP server on 127.0.0.1) for suggestions
+all along, so the kills also land while suggestions are being stored; they are
+kept apart from the labels and must never change one.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ import httpx
 
 from activellm_modal.labelling.dataset import load_data
 from activellm_modal.labelling.session import embedding_table
-from tests.labelling.conftest import LabelServer
+from tests.labelling.conftest import LabelServer, suggesting_llm
+from tests.openai_server import ScriptedOpenAIServer
 
 KILLS = 20
 # At most this many labels (plus the one in flight) per cycle: 20 cycles stay within the pool.
@@ -33,8 +38,15 @@ def test_sigkill_loses_no_confirmed_label(tmp_path: Path, sst2_train, embed_cach
     sst2_train.iloc[:POOL_SIZE][["idx", "text"]].to_csv(pool, index=False)
     embedding_table(load_data(pool).texts, None, embed_cache / "emb")  # warm: no MiniLM per start
     db = tmp_path / "labels.sqlite"
+    llm = ScriptedOpenAIServer()
+    truth = {
+        text: ["negative", "positive"][int(y)]
+        for text, y in zip(sst2_train["text"], sst2_train["label"], strict=True)
+    }
+    llm.default = suggesting_llm(truth, invalid_every=7)
     args = [str(pool), "--labels", "negative,positive", "--db", str(db), "--strategy", "random"]
     args += ["--batch-size", "25", "--cache-dir", str(embed_cache)]
+    args += ["--base-url", llm.url, "--model", "scripted-llm"]
     server = LabelServer(args, tmp_path / "server.log")
     rng = random.Random(17)
     confirmed: dict[int, str | None] = {}
@@ -79,18 +91,25 @@ def test_sigkill_loses_no_confirmed_label(tmp_path: Path, sst2_train, embed_cach
         stop.set()
         poster.join(timeout=30)
     elapsed = time.monotonic() - started
+    llm.close()
 
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         stored = dict(conn.execute("SELECT row, label FROM labels").fetchall())
+        suggested = dict(conn.execute("SELECT row, label FROM suggestions").fetchall())
+        picked = {row for (row,) in conn.execute("SELECT row FROM batches")}
     lost = [row for row, label in confirmed.items() if row not in stored or stored[row] != label]
     invented = set(stored) - attempted
     print(
         f"\n{KILLS} SIGKILLs in {elapsed:.1f} s: {len(confirmed)} labels confirmed, "
         f"{len(stored)} stored, {len(lost)} confirmed labels lost, "
-        f"{len(set(stored) - set(confirmed))} stored but unconfirmed (in flight at a kill)"
+        f"{len(set(stored) - set(confirmed))} stored but unconfirmed (in flight at a kill), "
+        f"{len(suggested)} suggestions stored ({len(llm.chat_requests)} LLM calls)"
     )
     assert len(confirmed) >= KILLS  # the kills did land while labels were flowing
     assert len(stored) < POOL_SIZE  # every restart had texts left to label
     assert lost == []
     assert not invented
+    # Suggestions were stored across the kills, apart from the labels, only for picked rows.
+    assert len(suggested) >= len(confirmed) / 2 and set(suggested) <= picked
+    assert set(suggested.values()) <= {"negative", "positive", None}

@@ -136,7 +136,9 @@ def test_export_and_load_back_into_modal(store: LabelStore, tmp_path: Path) -> N
     store.label(11, "neg", client="a")
     store.label(12, None, client="a")
     csv_text = store.export(tmp_path / "out.csv").read_text().splitlines()
-    assert csv_text[0] == "row,text,label,round,position,strategy,picked_by,time"
+    assert csv_text[0] == (
+        "row,text,label,round,position,strategy,picked_by,time,suggestion,suggested_by"
+    )
     assert csv_text[1].startswith("10,great,pos,0,0,random,random,")
     lines = store.export(tmp_path / "out.jsonl").read_text().splitlines()
     assert [json.loads(line)["label"] for line in lines] == ["pos", "neg"]
