@@ -90,7 +90,6 @@ def _activellm(context: StrategyContext) -> Callable[..., Any]:
             model=context.model or "gpt-4o",
             base_url=context.base_url,
             labels=list(context.labels) or None,
-            n_presented=200,
             cache_dir=context.cache_dir,
             random_state=context.seed,
         )
@@ -187,6 +186,7 @@ class RecordedAnswers(RandomStrategy):
     ) -> tuple[np.ndarray, np.ndarray]:
         """Replay the first unused recording that fits ``X_pool``, else pick at random."""
         from activellm_modal.llm.replay import ReplayBackend, recorded_sampler
+        from activellm_modal.parts import UniformPresenter
         from activellm_modal.strategies.activellm import ActiveLLM
 
         used = list(getattr(self, "used_", []))
@@ -201,9 +201,9 @@ class RecordedAnswers(RandomStrategy):
                 continue
             llm = ActiveLLM(
                 backend=ReplayBackend([recording]),
-                sampler=recorded_sampler(positions),
-                n_presented=len(positions),
-                skip_duplicates=False,
+                presenter=UniformPresenter(
+                    len(positions), skip_duplicates=False, sampler=recorded_sampler(positions)
+                ),
                 random_state=recording.run,
             )
             indices, scores = llm(learner, X_pool, n_instances=n_instances)
