@@ -14,7 +14,6 @@ from activellm_modal import ActiveLLM
 from activellm_modal.llm import OpenAIBackend
 from tests.openai_server import ScriptedOpenAIServer
 
-
 #: OpenAIBackend settings that scripted_llm passes to the backend rather than ActiveLLM.
 BACKEND_SETTINGS = ("model", "base_url", "api_key", "client", "timeout", "max_retries")
 BACKEND_SETTINGS += ("temperature", "max_tokens", "price_per_million")
