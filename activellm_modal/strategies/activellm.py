@@ -25,15 +25,16 @@ from activellm_modal.parts.presenters import Presenter, RegionPresenter
 from activellm_modal.parts.prompt import Prompt
 from activellm_modal.query.balance import Picks
 from activellm_modal.query.coverage import CoveragePresenter
+from activellm_modal.query.fill import fill_rows
 from activellm_modal.query.planning import Plan
 from activellm_modal.query.pool import TextPool
 from activellm_modal.query.presentation import Shown
 from activellm_modal.query.reader import read_nominations
 from activellm_modal.query.recap import Labelled, labelled_from
-from activellm_modal.query.selection import complete_selection, draw_rows, is_degenerate
+from activellm_modal.query.selection import is_degenerate
 from activellm_modal.strategies.base import QueryStrategy
 from activellm_modal.strategies.moved import MOVED, moved_message
-from activellm_modal.strategies.records import QueryRecord
+from activellm_modal.strategies.records import QueryBookkeeping, QueryRecord
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ class _Answer:
     notes: list[str]
 
 
-class ActiveLLM(QueryStrategy):
+class ActiveLLM(QueryBookkeeping, QueryStrategy):
     """Let an LLM choose which unlabelled texts to label (Bayer and Reuter, 2024).
 
     A modAL query strategy: ``ActiveLLM(...)(learner, X_pool, n_instances)``
@@ -400,7 +401,16 @@ class ActiveLLM(QueryStrategy):
             )
         else:  # nothing to choose: every shown row is taken, no call
             chosen, guesses, extra, quota = shown.rows.tolist(), {}, [], None
-        indices, fill_notes = self._fill(chosen, shown, target, rng, pool, exclude)
+        indices, fill_notes = fill_rows(
+            chosen,
+            shown,
+            target,
+            rng,
+            pool,
+            exclude,
+            fallback=narrower.fill_rule(),
+            key=presenter.key,
+        )
 
         n_llm = len(chosen) if answer is not None else 0
         scores = np.zeros(len(indices))
@@ -489,109 +499,6 @@ class ActiveLLM(QueryStrategy):
             n_calls=n_calls,
             notes=[n for n in (note, picks.note) if n],
         )
-
-    def _fill(
-        self,
-        chosen: list[int],
-        shown: Shown,
-        target: int,
-        rng: np.random.Generator,
-        pool: TextPool,
-        exclude: set[str],
-    ) -> tuple[np.ndarray, list[str]]:
-        """The fill step: the chosen rows, topped up to exactly ``target`` distinct rows.
-
-        First from the shown rows (``fallback``), then (rarely) from rows that
-        were not shown: near-duplicates and, with a shortlist, rows outside it;
-        last, rows whose text is already labelled, with a warning.
-        """
-        position = {int(row): p for p, row in enumerate(shown.rows.tolist())}
-        picked = [position[row] for row in chosen]
-        k = min(target, len(shown.rows))
-        fallback = self._narrower_part().fill_rule()
-        picked, filled = complete_selection(picked, len(shown.rows), k, rng, fallback)
-        rows = [int(shown.rows[p]) for p in picked + filled]
-        notes: list[str] = []
-        if len(rows) < target:
-            unlabelled, labelled = self._reserves(pool, rows, exclude)
-            reserves = [unlabelled, labelled]
-            if shown.candidates is not None:
-                inside = np.isin(unlabelled, shown.candidates)
-                reserves = [unlabelled[inside], unlabelled[~inside], labelled]
-            more, used = draw_rows(reserves, target - len(rows), rng)
-            rows += more
-            n_old = len(set(more) & set(labelled.tolist()))
-            if n_old:
-                notes.append(
-                    f"Only {len(rows) - n_old} unlabelled distinct texts were left for {target} "
-                    f"instances: {n_old} row(s) whose text is already labelled were added to "
-                    "return the count asked for (drop labelled rows from X_pool)."
-                )
-            elif shown.candidates is not None and used >= 0:
-                where = "near-duplicates among the candidates" if used == 0 else "other rows"
-                notes.append(
-                    f"Only {len(shown.rows)} distinct unlabelled candidates for {target} "
-                    f"instances: {len(more)} {where} were added to return the count asked for."
-                )
-        return np.asarray(rows, dtype=np.intp), notes
-
-    def _reserves(
-        self, pool: TextPool, taken: list[int], exclude: set[str]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Rows not taken yet, split into unlabelled and already-labelled texts."""
-        mask_ = np.ones(len(pool), dtype=bool)
-        mask_[taken] = False
-        rest = np.flatnonzero(mask_)
-        if not exclude or not len(rest):
-            return rest, rest[:0]
-        key = self._presenter_part().key
-        is_labelled = np.asarray([key(t) in exclude for t in pool.texts(rest)], bool)
-        return rest[~is_labelled], rest[is_labelled]
-
-    def _make_record(
-        self,
-        indices: np.ndarray,
-        shown: Shown,
-        answer: _Answer | None,
-        n_llm: int,
-        guesses: dict[int, str | None],
-    ) -> QueryRecord:
-        record = QueryRecord(
-            indices=indices.tolist(),
-            presented=shown.rows.tolist() if answer is not None else [],
-            recap=self._prompt_part().recap,
-            n_truncated=shown.n_truncated,
-            n_calls=0 if answer is None else answer.n_calls,
-        )
-        if shown.n_truncated:
-            record.notes.append(
-                f"{shown.n_truncated} presented text(s) were longer than max_chars="
-                f"{self._presenter_part().max_chars} and were truncated."
-            )
-        if answer is None:
-            return record
-        completion, picks, plan = answer.completion, answer.picks, answer.plan
-        record.answer = completion.text
-        record.positions = list(picks.positions)
-        record.n_filled = len(indices) - n_llm
-        first = record.positions[: answer.ask_k]
-        record.degenerate = is_degenerate(first, answer.ask_k) or picks.copied_list
-        record.cached = completion.cached
-        record.prompt_tokens = completion.prompt_tokens
-        record.completion_tokens = completion.completion_tokens
-        record.seconds = answer.seconds
-        record.model = completion.model or self.model
-        record.n_recap = plan.n_recap
-        if plan.new_index != list(range(len(shown.rows))):
-            record.prompt_rows = [int(shown.rows[i]) if i >= 0 else -1 for i in plan.new_index]
-        record.n_recap_picks = sum(plan.new_index[p] < 0 for p in picks.positions)
-        if self._narrower_part().guesses:
-            chosen = record.indices[:n_llm]
-            record.guessed_labels = [guesses.get(i) for i in chosen] + [None] * (
-                len(indices) - n_llm
-            )
-        record.notes.extend(answer.notes)
-        return record
 
     # -- validation ----------------------------------------------------------------------
 
@@ -703,70 +610,6 @@ class ActiveLLM(QueryStrategy):
             backend = CachedBackend(backend, AnswerCache(self.cache_dir), model=str(model))
         self._backend = (key, backend)
         return backend
-
-    def _report(self, record: QueryRecord, k: int, extra: int = 0) -> None:
-        if record.n_recap_picks:
-            record.notes.append(
-                f"The LLM chose {record.n_recap_picks} already-labelled instance(s) again; "
-                "they were dropped (see last_query_.prompt_rows)."
-            )
-        if extra:
-            record.notes.append(
-                f"The LLM's label guesses could not fill the quotas {record.quota}: {extra} "
-                "candidate(s) without a fitting guess were taken instead."
-            )
-        if record.n_filled and record.answer is not None:
-            record.notes.append(
-                f"The LLM named {len(record.indices) - record.n_filled} valid distinct "
-                f"positions of the {k} asked for; {record.n_filled} were filled at random "
-                "from the presented instances (see last_query_.answer)."
-            )
-        if record.degenerate:
-            # Under the coverage order a first-k answer is a covering set, not chance.
-            covering = self._presenter_part().covering
-            record.notes.append(
-                "The LLM's picks form a trivial run (e.g. the first positions shown); "
-                + (
-                    "with the coverage presentation that is one typical text per region, "
-                    "not the LLM's own judgement."
-                    if covering
-                    else "since the presentation order is random, this selection is no "
-                    "better than random."
-                )
-            )
-        # The usage is counted before any warning: a warning turned into an error must
-        # not lose what the call cost.
-        self._record(record)
-        for note in record.notes:
-            warnings.warn(note, SelectionWarning, stacklevel=5)
-
-    def _record(self, record: QueryRecord) -> None:
-        if getattr(self, "last_query_", None) is record:
-            return
-        if record.answer is not None:
-            usage = self.usage_
-            usage["cache_hits" if record.cached else "calls"] += record.n_calls
-            usage["prompt_tokens"] += record.prompt_tokens
-            usage["completion_tokens"] += record.completion_tokens
-            usage["seconds"] += record.seconds
-            price = self._price()
-            if price is not None and not record.cached and usage["cost"] is not None:
-                prompt_price, completion_price = price
-                usage["cost"] += (
-                    record.prompt_tokens * prompt_price
-                    + record.completion_tokens * completion_price
-                ) / 1e6
-        self.last_query_ = record
-        self._append(record)
-        logger.info(
-            "ActiveLLM query %d: %d returned, %d from the LLM, %d filled, %.2f s%s",
-            self.n_queries_,
-            len(record.indices),
-            len(record.indices) - record.n_filled,
-            record.n_filled,
-            record.seconds,
-            " (cached)" if record.cached else "",
-        )
 
     # -- saving and resuming -------------------------------------------------------------
 
