@@ -25,7 +25,7 @@ import pandas as pd
 from activellm_modal import ActiveLLM
 from activellm_modal.data import default_shared_dir, read_split
 from activellm_modal.llm import Completion
-from activellm_modal.parts import Diversify, UniformPresenter
+from activellm_modal.parts import UniformPresenter
 from activellm_modal.query.prompt import build_messages, render_instances
 
 
@@ -52,7 +52,6 @@ def time_select(pool: object, repeats: int) -> float:
         backend=InstantBackend(),
         random_state=0,
         presenter=UniformPresenter(),
-        narrower=Diversify(method=None),
     )
     times = []
     with warnings.catch_warnings():
