@@ -40,7 +40,14 @@ from activellm_modal.presets import make_strategy
 
 VARIANTS = {
     "paper": ("paper", {}),
-    "paper-50": ("paper", {"n_presented": 50, "output": "list", "structured_output": True}),
+    "paper-50": (
+        "paper",
+        {
+            "presenter__n_presented": 50,
+            "prompt__output": "list",
+            "prompt__structured_output": True,
+        },
+    ),
     "local": ("local", {}),
     "coverage": ("coverage", {}),
 }
