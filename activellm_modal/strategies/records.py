@@ -59,13 +59,14 @@ class QueryRecord:
     n_recap_picks : int
         Already-labelled instances the LLM chose (dropped and filled).
     guessed_labels : list of str or None
-        With ``balance``, the LLM's label guess for each returned index (None
-        where it gave none or the index was filled).
+        With a narrower that asks for label guesses (``LabelQuotas``), the
+        LLM's guess for each returned index (None where it gave none or the
+        index was filled).
     quota : dict or None
-        With ``balance``, the per-label quota of this query.
+        With per-label quotas, the quota of this query.
     n_calls : int
         LLM calls this query made (0 when there was nothing to choose; 2 only
-        when ``reask_degenerate`` re-asked).
+        when ``Prompt(reask_degenerate=True)`` re-asked).
     n_truncated : int
         Presented texts cut to ``max_chars``.
     """
