@@ -519,10 +519,8 @@ class ActiveLLM(QueryBookkeeping, QueryStrategy):
             )
 
     def _price(self) -> tuple[float, float] | None:
-        """The backend's ``price_per_million``, if it declares one."""
-        backend = self.backend if self.backend is not None else self._get_backend()
-        backend = getattr(backend, "backend", backend)  # under an answer cache
-        return getattr(backend, "price_per_million", None)
+        """The backend's ``price_per_million``, if it declares one (the short form has none)."""
+        return getattr(self.backend, "price_per_million", None)
 
     def _init_state(self) -> None:
         self.usage_ = {
