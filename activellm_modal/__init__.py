@@ -30,6 +30,14 @@ from activellm_modal.loop.stopping import (
     OverallUncertainty,
     StoppingCriterion,
 )
+from activellm_modal.parts import (
+    Diversify,
+    FirstK,
+    LabelQuotas,
+    Prompt,
+    RegionPresenter,
+    UniformPresenter,
+)
 from activellm_modal.query.parsing import parse_selection
 from activellm_modal.strategies.activellm import ActiveLLM, QueryRecord
 from activellm_modal.strategies.hybrid import HybridStrategy, StepRecord
@@ -45,17 +53,22 @@ __all__ = [
     "AnyOf",
     "BertClassifier",
     "CostBudget",
+    "Diversify",
     "EmptyPoolError",
+    "FirstK",
     "HybridStrategy",
     "InvalidPoolError",
     "KappaAverage",
     "LLMEndpointError",
     "LLMReRanker",
     "LabelBudget",
+    "LabelQuotas",
     "MaxRounds",
     "OverallUncertainty",
     "PoolTooSmallError",
+    "Prompt",
     "QueryRecord",
+    "RegionPresenter",
     "ReplayMissError",
     "SavedLoop",
     "SelectionWarning",
@@ -64,6 +77,7 @@ __all__ = [
     "StepRecord",
     "StoppingCriterion",
     "SubsampledStrategy",
+    "UniformPresenter",
     "load_loop",
     "parse_selection",
     "patch_modal",

@@ -19,6 +19,7 @@ from sklearn.pipeline import make_pipeline
 from activellm_modal.data import read_split
 from activellm_modal.embeddings import SentenceEmbedder, default_model_path
 from activellm_modal.llm.replay import ReplayBackend, load_recordings, recorded_sampler
+from activellm_modal.parts import UniformPresenter
 from activellm_modal.presets import make_strategy
 
 K = 32
@@ -58,9 +59,9 @@ def run_demo(shared_dir: Path) -> list[dict[str, object]]:
         strategy = make_strategy(
             "paper",  # the paper's method replays the paper's answers
             backend=ReplayBackend([recording]),
-            sampler=recorded_sampler(recording.ids),
-            n_presented=len(recording.ids),
-            skip_duplicates=False,
+            presenter=UniformPresenter(
+                len(recording.ids), skip_duplicates=False, sampler=recorded_sampler(recording.ids)
+            ),
             random_state=recording.run,
         )
         learner = ActiveLearner(

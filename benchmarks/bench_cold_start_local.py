@@ -35,11 +35,19 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _cold_start_data import task_subset
 from bench_cold_start import K, fit_score
 
+from activellm_modal.llm import OpenAIBackend
 from activellm_modal.presets import make_strategy
 
 VARIANTS = {
     "paper": ("paper", {}),
-    "paper-50": ("paper", {"n_presented": 50, "output": "list", "structured_output": True}),
+    "paper-50": (
+        "paper",
+        {
+            "presenter__n_presented": 50,
+            "prompt__output": "list",
+            "prompt__structured_output": True,
+        },
+    ),
     "local": ("local", {}),
     "coverage": ("coverage", {}),
 }
@@ -76,14 +84,13 @@ def main(argv: list[str] | None = None) -> int:
                 preset, extra = VARIANTS[name]
                 strategy = make_strategy(
                     preset,
-                    model="smollm2",
-                    base_url=server.url,
                     labels=["negative", "positive"],
-                    task_description="the sentiment of movie-review sentences",
-                    temperature=0.0,
-                    max_tokens=512,
                     random_state=draw,
                     **extra,
+                    prompt__task_description="the sentiment of movie-review sentences",
+                    backend=OpenAIBackend(
+                        "smollm2", base_url=server.url, temperature=0.0, max_tokens=512
+                    ),
                 )
                 start = time.time()
                 with warnings.catch_warnings():

@@ -25,6 +25,7 @@ import pandas as pd
 from activellm_modal import ActiveLLM
 from activellm_modal.data import default_shared_dir, read_split
 from activellm_modal.llm import Completion
+from activellm_modal.parts import UniformPresenter
 from activellm_modal.query.prompt import build_messages, render_instances
 
 
@@ -48,7 +49,9 @@ def time_select(pool: object, repeats: int) -> float:
     # The paper's presentation: this measures ActiveLLM's own bookkeeping. The default
     # coverage presentation adds embedding a 2,000-text subsample (see README).
     strategy = ActiveLLM(
-        backend=InstantBackend(), random_state=0, presentation="uniform", diversify=None
+        backend=InstantBackend(),
+        random_state=0,
+        presenter=UniformPresenter(),
     )
     times = []
     with warnings.catch_warnings():

@@ -50,6 +50,7 @@ from sklearn.linear_model import LogisticRegression
 from activellm_modal import ActiveLLM
 from activellm_modal.data import read_split
 from activellm_modal.embeddings import SentenceEmbedder, default_model_path
+from activellm_modal.llm import OpenAIBackend
 from activellm_modal.llm.llamacpp import LlamaCppServer, find_smollm2_gguf
 from activellm_modal.llm.replay import Recording, ReplayBackend, load_recordings, recorded_sampler
 from activellm_modal.presets import make_strategy
@@ -198,15 +199,17 @@ def one_draw(
     for arm, rows in (("smollm2 shuffled", order), ("smollm2 recorded", shown)):
         strategy = make_strategy(
             "paper",  # this benchmark measures the paper's method
-            model="smollm2",
-            base_url=server.url,
-            n_presented=len(rows),
-            sampler=recorded_sampler(rows),
-            skip_duplicates=False,  # show exactly these rows, even a repeated sentence
-            max_tokens=args.max_tokens,
-            timeout=args.timeout,
-            max_retries=0,
             random_state=run,
+            presenter__n_presented=len(rows),
+            presenter__skip_duplicates=False,  # show exactly these rows, even a repeated one
+            presenter__sampler=recorded_sampler(rows),
+            backend=OpenAIBackend(
+                "smollm2",
+                base_url=server.url,
+                max_tokens=args.max_tokens,
+                timeout=args.timeout,
+                max_retries=0,
+            ),
         )
         picked, strategy = ask(strategy, X_pool)
         if strategy.last_query_.presented != rows.tolist():
@@ -216,10 +219,10 @@ def one_draw(
     replay = make_strategy(
         "paper",
         backend=ReplayBackend([recording]),
-        n_presented=len(ids),
-        sampler=recorded_sampler(ids),
-        skip_duplicates=False,
         random_state=run,
+        presenter__n_presented=len(ids),
+        presenter__skip_duplicates=False,
+        presenter__sampler=recorded_sampler(ids),
     )
     picked, replay = ask(replay, X_pool)
     results.append(evaluate("gpt-4 replayed", picked, replay))

@@ -11,20 +11,26 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from activellm_modal import ActiveLLM
+from activellm_modal.llm import OpenAIBackend
 from tests.openai_server import ScriptedOpenAIServer
+
+#: OpenAIBackend settings that scripted_llm passes to the backend rather than ActiveLLM.
+BACKEND_SETTINGS = ("model", "base_url", "api_key", "client", "timeout", "max_retries")
+BACKEND_SETTINGS += ("temperature", "max_tokens", "price_per_million")
 
 
 def scripted_llm(server: ScriptedOpenAIServer, **params: Any) -> ActiveLLM:
-    """An ActiveLLM talking to the loopback server: seeded, no retries, short timeout."""
-    defaults: dict[str, Any] = dict(
-        model="scripted",
-        base_url=server.url,
-        api_key="sk-test",
-        random_state=0,
-        max_retries=0,
-        timeout=5.0,
+    """An ActiveLLM talking to the loopback server: seeded, no retries, short timeout.
+
+    Endpoint settings (``model``, ``timeout``, ``price_per_million``, ...) go to its
+    :class:`~activellm_modal.llm.OpenAIBackend`; the rest to ActiveLLM.
+    """
+    settings: dict[str, Any] = dict(
+        model="scripted", base_url=server.url, api_key="sk-test", max_retries=0, timeout=5.0
     )
-    return ActiveLLM(**{**defaults, **params})
+    settings.update({k: params.pop(k) for k in BACKEND_SETTINGS if k in params})
+    backend = OpenAIBackend(settings.pop("model"), **settings)
+    return ActiveLLM(**{"backend": backend, "random_state": 0, **params})
 
 
 def text_learner(strategy: Any) -> ActiveLearner:

@@ -12,6 +12,7 @@ from sklearn.base import clone
 from activellm_modal import ActiveLLM
 from activellm_modal.embeddings.cache import EmbeddingCache
 from activellm_modal.llm import Completion
+from activellm_modal.parts import Diversify, Prompt, RegionPresenter, UniformPresenter
 from activellm_modal.presets import PRESETS, make_strategy, preset_params
 from activellm_modal.query.coverage import (
     CoveragePresenter,
@@ -148,9 +149,10 @@ def test_activellm_coverage_first_k_llm_covers_every_topic():
     backend = FirstK()
     strategy = ActiveLLM(
         backend=backend,
-        presentation=CoveragePresenter(embedder=blob_embed, subsample=100),
-        n_presented=20,
         random_state=0,
+        presenter=RegionPresenter(
+            n_presented=20, regions=CoveragePresenter(embedder=blob_embed, subsample=100)
+        ),
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the first-k answer is flagged as degenerate
@@ -160,7 +162,9 @@ def test_activellm_coverage_first_k_llm_covers_every_topic():
     # The uniform presentation gives the same LLM no such guarantee.
     misses = 0
     for seed in range(10):
-        uniform = make_strategy("paper", backend=FirstK(), n_presented=20, random_state=seed)
+        uniform = make_strategy(
+            "paper", backend=FirstK(), random_state=seed, presenter__n_presented=20
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             got, _ = uniform(None, texts, n_instances=4)
@@ -173,12 +177,12 @@ def test_activellm_diversify_asks_for_more_and_keeps_k():
     backend = RandomPicks(0)
     strategy = ActiveLLM(
         backend=backend,
-        presentation=CoveragePresenter(embedder=blob_embed, subsample=100),
-        diversify="kmeans",
-        nominate=3,
-        guidance="representative",
-        n_presented=24,
         random_state=1,
+        presenter=RegionPresenter(
+            n_presented=24, regions=CoveragePresenter(embedder=blob_embed, subsample=100)
+        ),
+        prompt=Prompt(guidance="representative"),
+        narrower=Diversify(method="kmeans", nominate=3),
     )
     indices, _ = strategy.select(texts, 4)
     assert backend.request.k == 12
@@ -201,12 +205,12 @@ def test_activellm_diversify_with_balance_fills_quotas():
 
     strategy = ActiveLLM(
         backend=Picks(),
-        presentation=CoveragePresenter(embedder=blob_embed, subsample=80),
-        diversify="kmeans",
-        balance="equal",
         labels=["neg", "pos"],
-        n_presented=20,
         random_state=0,
+        presenter=RegionPresenter(
+            n_presented=20, regions=CoveragePresenter(embedder=blob_embed, subsample=80)
+        ),
+        narrower=Diversify(method="kmeans", balance="equal"),
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -217,28 +221,32 @@ def test_activellm_diversify_with_balance_fills_quotas():
 
 
 def test_pipeline_params_are_validated_and_survive_clone_and_pickle():
-    strategy = ActiveLLM(backend=FirstK(), presentation="coverage", diversify="kcenter")
-    assert clone(strategy).get_params()["diversify"] == "kcenter"
-    assert pickle.loads(pickle.dumps(strategy)).presentation == "coverage"
+    strategy = ActiveLLM(
+        backend=FirstK(), presenter=RegionPresenter(), narrower=Diversify(method="kcenter")
+    )
+    assert clone(strategy).get_params()["narrower__method"] == "kcenter"
+    assert isinstance(pickle.loads(pickle.dumps(strategy)).presenter, RegionPresenter)
     for bad, match in (
-        ({"presentation": "clusters"}, "presentation"),
-        ({"diversify": "dpp"}, "diversify"),
-        ({"nominate": 0.5}, "nominate"),
-        ({"guidance": "funny"}, "guidance"),
+        ({"presenter": CoveragePresenter()}, "presenter"),
+        ({"narrower": Diversify(method="dpp")}, "method"),
+        ({"narrower": Diversify(nominate=0.5)}, "nominate"),
+        ({"prompt": Prompt(guidance="funny")}, "guidance"),
     ):
         with pytest.raises(ValueError, match=match):
             ActiveLLM(backend=FirstK(), **bad).select(["a", "b", "c"], 1)
 
 
 def test_presets():
-    assert preset_params("paper")["presentation"] == "uniform"
+    assert isinstance(preset_params("paper")["presenter"], UniformPresenter)
     assert set(PRESETS) >= {"paper", "coverage", "diverse", "local"}
     default = ActiveLLM()
     coverage = make_strategy("coverage")
-    assert {name: getattr(default, name) for name in PRESETS["coverage"]} == PRESETS["coverage"]
-    assert coverage.get_params() == default.get_params()
-    strategy = make_strategy("diverse", backend=FirstK(), n_presented=50)
-    assert strategy.n_presented == 50 and strategy.diversify == "kmeans"
+    # The "coverage" preset is the default composition, spelled out.
+    for name in ("presenter", "prompt", "narrower"):
+        assert repr(getattr(coverage, name)) == repr(getattr(default, f"_{name}_part")())
+    strategy = make_strategy("diverse", backend=FirstK(), presenter__n_presented=50)
+    assert strategy.presenter.n_presented == 50 and strategy.narrower.method == "kmeans"
+    assert preset_params("paper")["presenter"] is not preset_params("paper")["presenter"]
     with pytest.raises(ValueError, match="unknown preset"):
         preset_params("best")
 
@@ -247,7 +255,9 @@ def test_coverage_presenter_plugs_in_as_a_sampler():
     texts = blob_texts(20)
     presenter = CoveragePresenter(embedder=blob_embed, subsample=60, n_groups=4)
     strategy = ActiveLLM(
-        backend=FirstK(), sampler=presenter, presentation="uniform", n_presented=12, random_state=0
+        backend=FirstK(),
+        random_state=0,
+        presenter=UniformPresenter(n_presented=12, sampler=presenter),
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -11,6 +11,7 @@ from modAL.uncertainty import margin_sampling, uncertainty_sampling
 from sklearn.base import clone
 
 from activellm_modal import ActiveLLM, LLMEndpointError
+from activellm_modal.parts import RegionPresenter
 from activellm_modal.strategies.hybrid import HybridStrategy
 from tests.loops import scripted_llm, teach_rounds, text_learner
 from tests.openai_server import Status, pick_longest
@@ -22,7 +23,7 @@ POOL_SIZE = 400  # rows of SST-2 train in the shared `pool` fixture
 
 
 def llm(server, **params) -> ActiveLLM:
-    return scripted_llm(server, **{"n_presented": 60, **params})
+    return scripted_llm(server, **{"presenter": RegionPresenter(n_presented=60), **params})
 
 
 learner_for = text_learner
@@ -158,11 +159,14 @@ def test_endpoint_failure_is_not_resent_by_modals_retry(llm_server, pool):
 def test_sklearn_contract_and_rule_validation(llm_server):
     hybrid = HybridStrategy(cold_start=llm(llm_server), switch_after=3)
     params = hybrid.get_params()
-    assert params["switch_after"] == 3 and params["cold_start__n_presented"] == 60
+    assert params["switch_after"] == 3 and params["cold_start__presenter__n_presented"] == 60
     twin = clone(hybrid)
     assert twin.cold_start is not hybrid.cold_start and twin.then is hybrid.then
-    twin.set_params(cold_start__n_presented=20)
-    assert twin.cold_start.n_presented == 20 and hybrid.cold_start.n_presented == 60
+    twin.set_params(cold_start__presenter__n_presented=20)
+    assert (
+        twin.cold_start.presenter.n_presented == 20
+        and hybrid.cold_start.presenter.n_presented == 60
+    )
     with pytest.raises(ValueError, match="give one switch rule"):
         HybridStrategy(llm(llm_server), switch_after=1, switch_at_labels=5)(None, ["a", "b"])
     with pytest.raises(TypeError, match="cold_start=ActiveLLM"):
@@ -196,7 +200,9 @@ def test_hybrid_drives_a_bert_classifier(llm_server, pool):
     X, y = pool
     X, y = X[:120], y[:120]
     llm_server.default = lambda body: pick_longest(body, 8)
-    hybrid = HybridStrategy(llm(llm_server, n_presented=40), switch_after=1)
+    hybrid = HybridStrategy(
+        llm(llm_server, presenter=RegionPresenter(n_presented=40)), switch_after=1
+    )
     clf = BertClassifier(
         default_model_path(),
         max_length=32,

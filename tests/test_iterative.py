@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from activellm_modal import ActiveLLM, SelectionWarning
+from activellm_modal.parts import LabelQuotas, Prompt, RegionPresenter
 from activellm_modal.query.prompt import sanitize
 from tests.loops import scripted_llm, text_learner
 from tests.openai_server import Reply, pick_longest, shown_positions
@@ -20,7 +21,8 @@ _LINE = re.compile(r"^\[(\d+)\] (.*)$", re.MULTILINE)
 
 
 def llm(server, **params) -> ActiveLLM:
-    return scripted_llm(server, **{"n_presented": 40, "labels": LABELS, **params})
+    presenter = RegionPresenter(n_presented=40)
+    return scripted_llm(server, **{"presenter": presenter, "labels": LABELS, **params})
 
 
 learner_for = text_learner
@@ -55,20 +57,20 @@ def test_first_round_prompt_is_the_plain_paper_prompt_in_every_mode(llm_server, 
     firsts = []
     for mode in ("none", "texts", "indices", "labels"):
         llm_server.reset()
-        _, _, bodies, _ = two_rounds(llm_server, pool, recap=mode)
+        _, _, bodies, _ = two_rounds(llm_server, pool, prompt=Prompt(recap=mode))
         firsts.append(bodies[0]["messages"])
     assert all(messages == firsts[0] for messages in firsts)
     assert "<labelled>" not in user({"messages": firsts[0]})
 
 
 def test_recap_none_says_nothing_about_labels(llm_server, pool):
-    _, _, bodies, _ = two_rounds(llm_server, pool, recap="none")
+    _, _, bodies, _ = two_rounds(llm_server, pool, prompt=Prompt(recap="none"))
     assert "<labelled>" not in user(bodies[1]) and "already labelled" not in system(bodies[1])
     assert len(shown_positions(bodies[1])) == 40
 
 
 def test_recap_texts_shows_labelled_texts_unnumbered_in_their_own_fence(llm_server, pool):
-    strategy, learner, bodies, _ = two_rounds(llm_server, pool, recap="texts")
+    strategy, learner, bodies, _ = two_rounds(llm_server, pool, prompt=Prompt(recap="texts"))
     text = user(bodies[1])
     recap, instances = text.split("</labelled>\n")
     lines = recap.splitlines()
@@ -82,7 +84,7 @@ def test_recap_texts_shows_labelled_texts_unnumbered_in_their_own_fence(llm_serv
 
 
 def test_recap_labels_shows_each_label_and_the_counts(llm_server, pool):
-    _, learner, bodies, _ = two_rounds(llm_server, pool, recap="labels")
+    _, learner, bodies, _ = two_rounds(llm_server, pool, prompt=Prompt(recap="labels"))
     recap = user(bodies[1]).split("</labelled>")[0].splitlines()[1:]
     expected = [
         f"- ({LABELS[label]}) {sanitize(text)}"
@@ -96,7 +98,7 @@ def test_recap_labels_shows_each_label_and_the_counts(llm_server, pool):
 
 
 def test_recap_indices_shows_labelled_again_and_lists_their_positions(llm_server, pool):
-    strategy, learner, bodies, picked = two_rounds(llm_server, pool, recap="indices")
+    strategy, learner, bodies, picked = two_rounds(llm_server, pool, prompt=Prompt(recap="indices"))
     shown = dict((int(p), t) for p, t in _LINE.findall(user(bodies[1])))
     assert len(shown) == 40 + 8
     listed = re.search(r"already labelled: ([\d, ]+)\.", system(bodies[1])).group(1)
@@ -111,7 +113,7 @@ def test_recap_indices_shows_labelled_again_and_lists_their_positions(llm_server
 
 def test_llm_reselecting_a_recap_position_is_dropped_and_filled(llm_server, pool):
     X, y = pool
-    strategy = llm(llm_server, recap="indices")
+    strategy = llm(llm_server, prompt=Prompt(recap="indices"))
     learner = learner_for(strategy)
     llm_server.push(Reply("Answer: 0, 1, 2, 3"))
     idx, _ = learner.query(X, n_instances=4)
@@ -139,7 +141,9 @@ def test_labelled_texts_kept_in_the_pool_are_never_returned(llm_server, pool, mo
     X, y = pool
     X, y = X[:120], y[:120]
     llm_server.default = lambda body: pick_longest(body, N)
-    strategy = llm(llm_server, recap=mode, n_presented=200)
+    strategy = llm(
+        llm_server, presenter=RegionPresenter(n_presented=200), prompt=Prompt(recap=mode)
+    )
     learner = learner_for(strategy)
     for _ in range(4):
         with warnings.catch_warnings():
@@ -155,7 +159,7 @@ def test_labelled_texts_kept_in_the_pool_are_never_returned(llm_server, pool, mo
 def test_recap_is_capped_to_the_most_recent(llm_server, pool):
     X, y = pool
     llm_server.default = lambda body: pick_longest(body, N)
-    strategy = llm(llm_server, recap="texts", max_recap=5)
+    strategy = llm(llm_server, prompt=Prompt(recap="texts", max_recap=5))
     learner = learner_for(strategy)
     learner.teach(X[:30], y[:30])
     strategy(learner, X[30:], n_instances=N)
@@ -166,11 +170,11 @@ def test_recap_is_capped_to_the_most_recent(llm_server, pool):
 def test_state_dict_round_trip_repeats_the_next_query(llm_server, pool):
     X, _ = pool
     llm_server.default = lambda body: pick_longest(body, N)
-    first = llm(llm_server, recap="labels")
+    first = llm(llm_server, prompt=Prompt(recap="labels"))
     first(None, X, n_instances=N)
     state = json.loads(json.dumps(first.state_dict()))  # plain data
     a, _ = first(None, X, n_instances=N)
-    second = llm(llm_server, recap="labels").load_state_dict(state)
+    second = llm(llm_server, prompt=Prompt(recap="labels")).load_state_dict(state)
     b, _ = second(None, X, n_instances=N)
     assert a.tolist() == b.tolist() and second.n_queries_ == 2
     assert second.history_[0].indices == first.history_[0].indices
@@ -190,7 +194,9 @@ def test_balance_asks_for_twice_as_many_candidates_with_labels_and_meets_quotas(
     X, y = pool
     truth = {sanitize(t): int(label) for t, label in zip(X, y, strict=True)}
     llm_server.default = lambda body: picks_reply(body, truth)
-    strategy = llm(llm_server, balance="equal", structured_output=True)
+    strategy = llm(
+        llm_server, prompt=Prompt(structured_output=True), narrower=LabelQuotas(balance="equal")
+    )
     learner = learner_for(strategy)
     idx, _ = learner.query(X, n_instances=6)
     body = llm_server.chat_requests[0]["body"]
@@ -208,7 +214,9 @@ def test_balance_with_proportions(llm_server, pool):
     X, y = pool
     truth = {sanitize(t): int(label) for t, label in zip(X, y, strict=True)}
     llm_server.default = lambda body: picks_reply(body, truth)
-    strategy = llm(llm_server, balance={"positive": 2, "negative": 1}, oversample=3)
+    strategy = llm(
+        llm_server, narrower=LabelQuotas(balance={"positive": 2, "negative": 1}, oversample=3)
+    )
     idx, _ = strategy(None, X, n_instances=6)
     assert strategy.last_query_.quota == {"negative": 2, "positive": 4}
     assert sorted(y[idx].tolist()) == [0, 0, 1, 1, 1, 1]
@@ -219,7 +227,7 @@ def test_balance_falls_back_when_guesses_run_short_or_are_missing(llm_server, po
     X, _ = pool
     one_sided = {"picks": [{"position": p, "label": "positive"} for p in range(5)]}
     llm_server.push(Reply(json.dumps(one_sided)), Reply("I would take 4, 7, 9"))
-    strategy = llm(llm_server, balance="equal")
+    strategy = llm(llm_server, narrower=LabelQuotas(balance="equal"))
     with pytest.warns(SelectionWarning, match="could not fill the quotas"):
         idx, _ = strategy(None, X, n_instances=4)
     record = strategy.last_query_
@@ -237,7 +245,9 @@ def test_balance_falls_back_when_guesses_run_short_or_are_missing(llm_server, po
 
 def test_balance_needs_label_names(llm_server):
     with pytest.raises(ValueError, match="labels="):
-        llm(llm_server, labels=None, balance="equal")(None, ["a", "b", "c"], 1)
+        llm(llm_server, labels=None, narrower=LabelQuotas(balance="equal"))(
+            None, ["a", "b", "c"], 1
+        )
     with pytest.raises(ValueError, match="'recap' parameter"):
-        llm(llm_server, recap="everything")(None, ["a", "b", "c"], 1)
+        llm(llm_server, prompt=Prompt(recap="everything"))(None, ["a", "b", "c"], 1)
     assert llm_server.chat_requests == []

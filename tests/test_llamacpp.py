@@ -26,6 +26,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from activellm_modal import ActiveLLM
+from activellm_modal.llm import OpenAIBackend
 from activellm_modal.llm.llamacpp import (
     XLLAMACPP_PIP,
     LlamaCppError,
@@ -33,6 +34,7 @@ from activellm_modal.llm.llamacpp import (
     LlamaCppServer,
 )
 from activellm_modal.loop.compat import patch_modal
+from activellm_modal.parts import Prompt, RegionPresenter
 from activellm_modal.query.echo import match_echoed
 from activellm_modal.query.prompt import selection_schema
 from tests.llamacpp_server import start_smollm2
@@ -53,16 +55,15 @@ def llamacpp(tmp_path_factory) -> Iterator[LlamaCppServer]:
 
 
 def smollm2(server: LlamaCppServer, **params) -> ActiveLLM:
-    return ActiveLLM(
-        model="smollm2",
+    backend = OpenAIBackend(
+        "smollm2",
         base_url=server.url,
-        n_presented=N_PRESENTED,
-        random_state=0,
         max_tokens=MAX_TOKENS,
         timeout=120,
         max_retries=0,  # a retry would hide a second HTTP call
-        **params,
     )
+    presenter = RegionPresenter(n_presented=N_PRESENTED)
+    return ActiveLLM(**{"backend": backend, "presenter": presenter, "random_state": 0, **params})
 
 
 def server_tokens(server: LlamaCppServer) -> tuple[float, float]:
@@ -119,7 +120,7 @@ def test_modal_loop_against_llamacpp(llamacpp, pool):
 
 def test_structured_output_is_schema_valid(llamacpp, pool):
     X, _ = pool
-    strategy = smollm2(llamacpp, structured_output=True)
+    strategy = smollm2(llamacpp, prompt=Prompt(structured_output=True))
     before = server_tokens(llamacpp)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

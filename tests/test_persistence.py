@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from activellm_modal.loop.persistence import load_loop, save_loop
+from activellm_modal.parts import Prompt, RegionPresenter
 from activellm_modal.strategies.hybrid import HybridStrategy
 from tests.loops import scripted_llm, text_learner
 from tests.openai_server import pick_longest
@@ -27,7 +28,12 @@ def test_saved_loop_resumes_with_identical_queries(llm_server, sst2_train, tmp_p
     head = sst2_train.head(300)
     X, y = head["text"].to_numpy(dtype=object), head["label"].to_numpy()
     llm_server.default = lambda body: pick_longest(body, 6)
-    strategy = scripted_llm(llm_server, api_key=SECRET, n_presented=40, recap="texts")
+    strategy = scripted_llm(
+        llm_server,
+        api_key=SECRET,
+        presenter=RegionPresenter(n_presented=40),
+        prompt=Prompt(recap="texts"),
+    )
     if kind == "hybrid":
         strategy = HybridStrategy(strategy, switch_after=2)
     learner = text_learner(strategy)

@@ -26,6 +26,7 @@ from activellm_modal import (
     LLMReRanker,
     SelectionWarning,
 )
+from activellm_modal.parts import FirstK, LabelQuotas, Prompt, RegionPresenter, UniformPresenter
 from activellm_modal.query.sampling import duplicate_key
 from tests.loops import CountingBackend, text_learner
 from tests.openai_server import Reply
@@ -68,7 +69,9 @@ def test_labelled_pool_in_a_modal_loop_is_one_query_no_call():
 def test_balance_keys_that_are_not_labels_fail_before_the_call():
     backend = CountingBackend("0, 1")
     strategy = ActiveLLM(
-        backend=backend, labels=["negative", "positive"], balance={"pos": 1, "neg": 1}
+        backend=backend,
+        labels=["negative", "positive"],
+        narrower=LabelQuotas(balance={"pos": 1, "neg": 1}),
     )
     with pytest.raises(ValueError, match="balance"):
         text_learner(strategy).query(np.array(TEXTS, dtype=object), n_instances=2)
@@ -126,7 +129,7 @@ def test_texts_without_letters_are_not_all_one_duplicate(pair):
 def test_a_non_text_row_fails_before_the_call_whether_sampled_or_not(bad):
     pool = np.array([*TEXTS, bad], dtype=object)
     backend = CountingBackend("0")
-    strategy = ActiveLLM(backend=backend, n_presented=2, random_state=0)
+    strategy = ActiveLLM(backend=backend, random_state=0, presenter=RegionPresenter(n_presented=2))
     with pytest.raises(InvalidPoolError, match=r"row 20"):
         strategy(None, pool, 1)
     assert backend.calls == 0
@@ -138,7 +141,7 @@ def test_a_missing_value_in_a_string_series_fails_up_front():
     pool = pd.Series([*TEXTS, None], dtype="string")
     backend = CountingBackend("0")
     with pytest.raises(InvalidPoolError, match=r"row 20"):
-        ActiveLLM(backend=backend, n_presented=2)(None, pool, 1)
+        ActiveLLM(backend=backend, presenter=RegionPresenter(n_presented=2))(None, pool, 1)
     assert backend.calls == 0
 
 
@@ -161,7 +164,9 @@ def test_a_huge_text_is_truncated_and_reported():
 
 def test_select_among_with_repeated_candidates_returns_distinct_rows():
     backend = CountingBackend("0, 0, 1")
-    strategy = ActiveLLM(backend=backend, skip_duplicates=False, random_state=0)
+    strategy = ActiveLLM(
+        backend=backend, random_state=0, presenter=RegionPresenter(skip_duplicates=False)
+    )
     indices, _ = strategy.select_among(TEXTS, [1, 1, 2, 2, 3, 3], 3)
     assert sorted(indices.tolist()) == [1, 2, 3]
 
@@ -178,9 +183,8 @@ def test_resumed_subsampled_hybrid_repeats_the_next_queries(sst2_train):
         # one class here, and the learner's first fit needs two.
         llm = ActiveLLM(
             backend=CountingBackend("0, 1, 2, 3"),
-            n_presented=30,
             random_state=0,
-            presentation="uniform",
+            presenter=UniformPresenter(n_presented=30),
         )
         return HybridStrategy(llm, uncertainty_sampling, switch_after=1, subsample=40)
 
@@ -214,7 +218,7 @@ def test_set_params_backend_after_a_query_takes_effect():
 
 def test_set_params_model_after_a_query_takes_effect(llm_server):
     llm_server.default = lambda body: Reply("0")
-    strategy = ActiveLLM(model="one", base_url=llm_server.url, api_key="sk-x", max_retries=0)
+    strategy = ActiveLLM("one", base_url=llm_server.url, api_key="sk-x")
     strategy.select(TEXTS, 1)
     strategy.set_params(model="two")
     strategy.select(TEXTS, 1)
@@ -243,21 +247,21 @@ def test_backend_is_a_nested_parameter(llm_server):
 
 
 @pytest.mark.parametrize(
-    ("params", "name"),
+    ("params", "name", "owner"),
     [
-        ({"n_presented": 0}, "n_presented"),
-        ({"output": "poem"}, "output"),
-        ({"recap": "all"}, "recap"),
-        ({"oversample": 0.5}, "oversample"),
-        ({"max_chars": 5}, "max_chars"),
-        ({"fallback": "nearest"}, "fallback"),
-        ({"random_state": -1}, "random_state"),
+        ({"presenter": RegionPresenter(n_presented=0)}, "n_presented", "RegionPresenter"),
+        ({"prompt": Prompt(output="poem")}, "output", "Prompt"),
+        ({"prompt": Prompt(recap="all")}, "recap", "Prompt"),
+        ({"narrower": LabelQuotas(oversample=0.5)}, "oversample", "LabelQuotas"),
+        ({"presenter": UniformPresenter(max_chars=5)}, "max_chars", "UniformPresenter"),
+        ({"narrower": FirstK(fallback="nearest")}, "fallback", "FirstK"),
+        ({"random_state": -1}, "random_state", "ActiveLLM"),
     ],
 )
-def test_parameters_are_validated_declaratively_before_any_call(params, name):
+def test_parameters_are_validated_declaratively_before_any_call(params, name, owner):
     backend = CountingBackend("0")
-    strategy = ActiveLLM(backend=backend, **params)  # __init__ only stores
-    with pytest.raises(ValueError, match=f"'{name}' parameter of ActiveLLM"):
+    strategy = ActiveLLM(backend=backend, labels=["a", "b"], **params)  # __init__ only stores
+    with pytest.raises(ValueError, match=f"'{name}' parameter of {owner}"):
         text_learner(strategy).query(np.array(TEXTS, dtype=object), n_instances=1)
     assert backend.calls == 0
 
@@ -289,7 +293,7 @@ def test_a_fallback_outside_the_candidates_is_a_clear_error(bad):
     def fallback(candidates, n, rng):
         return np.array([bad] * n)
 
-    strategy = ActiveLLM(backend=backend, fallback=fallback, random_state=0)
+    strategy = ActiveLLM(backend=backend, random_state=0, narrower=FirstK(fallback=fallback))
     with pytest.raises(ValueError, match="fallback returned"):
         strategy.select(TEXTS, 1)
 

@@ -16,6 +16,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from activellm_modal import SelectionWarning
+from activellm_modal.parts import RegionPresenter
 from activellm_modal.query.prompt import sanitize
 from activellm_modal.strategies.rerank import LLMReRanker
 from tests.loops import scripted_llm
@@ -90,7 +91,9 @@ def test_a_bad_answer_is_still_filled_from_the_shortlist(llm_server, pool):
 def test_unfitted_learner_falls_back_to_plain_activellm(llm_server, pool):
     X, _ = pool
     llm_server.default = lambda body: pick_longest(body, N)
-    reranker = LLMReRanker(llm(llm_server, n_presented=40), shortlist_size=15)
+    reranker = LLMReRanker(
+        llm(llm_server, presenter=RegionPresenter(n_presented=40)), shortlist_size=15
+    )
     learner = ActiveLearner(
         estimator=make_pipeline(TfidfVectorizer(), LogisticRegression()), query_strategy=reranker
     )
@@ -113,7 +116,7 @@ def test_shortlist_no_longer_than_the_request_needs_no_call(llm_server, pool):
 
 def test_sklearn_contract_and_validation(llm_server):
     reranker = LLMReRanker(llm(llm_server), shortlist_size=50, show_uncertainty=True)
-    assert reranker.get_params()["llm__model"] == "scripted"
+    assert reranker.get_params()["llm__backend__model"] == "scripted"
     twin = clone(reranker)
     assert twin.llm is not reranker.llm and twin.shortlist_size == 50
     assert pickle.loads(pickle.dumps(reranker)).llm.api_key is None

@@ -18,6 +18,7 @@ from activellm_modal import (
     LLMEndpointError,
     SelectionWarning,
 )
+from activellm_modal.parts import Prompt, RegionPresenter
 from tests.loops import scripted_llm, text_learner
 from tests.openai_server import Garbage, Reply, Stall, Status, pick_longest, shown_positions
 
@@ -37,7 +38,7 @@ new_learner = text_learner
 def test_modal_loop_one_call_per_query_and_valid_indices(llm_server, pool):
     X, y = pool
     llm_server.default = lambda body: pick_longest(body, 8)
-    strategy = strategy_for(llm_server, n_presented=50)
+    strategy = strategy_for(llm_server, presenter=RegionPresenter(n_presented=50))
     learner = new_learner(strategy)
     X_pool, y_pool = X.copy(), y.copy()
     labelled = 0
@@ -76,7 +77,7 @@ def test_modal_loop_one_call_per_query_and_valid_indices(llm_server, pool):
 def test_misbehaving_llm_still_yields_valid_distinct_indices(llm_server, pool, answer, n_valid):
     X, _ = pool
     llm_server.push(Reply(answer))
-    strategy = strategy_for(llm_server, n_presented=40)
+    strategy = strategy_for(llm_server, presenter=RegionPresenter(n_presented=40))
     with pytest.warns(SelectionWarning, match="filled at random"):
         idx, scores = strategy(new_learner(strategy), X, n_instances=6)
     assert len(llm_server.chat_requests) == 1
@@ -92,7 +93,7 @@ def test_misbehaving_llm_still_yields_valid_distinct_indices(llm_server, pool, a
 def test_refusal_field_is_reported_and_filled(llm_server, pool):
     X, _ = pool
     llm_server.push(Reply(None, refusal="I can't assist with that."))
-    strategy = strategy_for(llm_server, n_presented=30)
+    strategy = strategy_for(llm_server, presenter=RegionPresenter(n_presented=30))
     with pytest.warns(SelectionWarning):
         idx, _ = strategy(None, X, n_instances=4)
     assert len(set(idx.tolist())) == 4
@@ -103,7 +104,7 @@ def test_refusal_field_is_reported_and_filled(llm_server, pool):
 def test_transient_errors_are_retried(llm_server, pool, status):
     X, _ = pool
     llm_server.push(Status(status, headers={"retry-after": "0"}), Reply("0, 1, 2"))
-    strategy = strategy_for(llm_server, n_presented=20)
+    strategy = strategy_for(llm_server, presenter=RegionPresenter(n_presented=20))
     idx, _ = strategy(None, X, n_instances=3)
     assert len(set(idx.tolist())) == 3
     assert len(llm_server.chat_requests) == 2
@@ -113,7 +114,7 @@ def test_transient_errors_are_retried(llm_server, pool, status):
 def test_persistent_failure_names_endpoint_and_status_and_modal_does_not_retry(llm_server, pool):
     X, _ = pool
     llm_server.default = lambda body: Status(503, headers={"retry-after": "0"})
-    strategy = strategy_for(llm_server, n_presented=20, max_retries=2)
+    strategy = strategy_for(llm_server, max_retries=2, presenter=RegionPresenter(n_presented=20))
     learner = new_learner(strategy)
     with pytest.raises(LLMEndpointError) as info:
         learner.query(X, n_instances=3)
@@ -130,7 +131,7 @@ def test_persistent_failure_names_endpoint_and_status_and_modal_does_not_retry(l
 def test_client_errors_are_not_retried_and_hint_the_fix(llm_server, pool):
     X, _ = pool
     llm_server.push(Status(401, message=f"Incorrect API key provided: {SECRET}"))
-    strategy = strategy_for(llm_server, n_presented=20)
+    strategy = strategy_for(llm_server, presenter=RegionPresenter(n_presented=20))
     with pytest.raises(LLMEndpointError, match=r"HTTP 401.*OPENAI_API_KEY") as info:
         strategy(None, X, n_instances=3)
     assert SECRET not in str(info.value)
@@ -140,7 +141,9 @@ def test_client_errors_are_not_retried_and_hint_the_fix(llm_server, pool):
 def test_timeout_is_retried_then_reported(llm_server, pool):
     X, _ = pool
     llm_server.push(Stall(1.5), Stall(1.5))
-    strategy = strategy_for(llm_server, n_presented=20, timeout=0.5, max_retries=1)
+    strategy = strategy_for(
+        llm_server, timeout=0.5, max_retries=1, presenter=RegionPresenter(n_presented=20)
+    )
     with pytest.raises(LLMEndpointError, match="Timeout"):
         strategy(None, X, n_instances=3)
 
@@ -148,7 +151,7 @@ def test_timeout_is_retried_then_reported(llm_server, pool):
 def test_garbage_http_body_is_an_endpoint_error_not_a_crash(llm_server, pool):
     X, _ = pool
     llm_server.push(Garbage())
-    strategy = strategy_for(llm_server, n_presented=20, max_retries=0)
+    strategy = strategy_for(llm_server, max_retries=0, presenter=RegionPresenter(n_presented=20))
     with pytest.raises((LLMEndpointError,)):
         strategy(None, X, n_instances=3)
 
@@ -156,7 +159,9 @@ def test_garbage_http_body_is_an_endpoint_error_not_a_crash(llm_server, pool):
 def test_secret_never_reaches_prompt_repr_pickle_or_cache(llm_server, pool, tmp_path):
     X, _ = pool
     llm_server.push(Reply("0, 1"))
-    strategy = strategy_for(llm_server, n_presented=10, cache_dir=str(tmp_path))
+    strategy = strategy_for(
+        llm_server, cache_dir=str(tmp_path), presenter=RegionPresenter(n_presented=10)
+    )
     strategy(None, X, n_instances=2)
     request = llm_server.chat_requests[0]
     assert SECRET not in request["raw"].decode()
@@ -172,7 +177,9 @@ def test_secret_never_reaches_prompt_repr_pickle_or_cache(llm_server, pool, tmp_
 def test_cache_makes_a_rerun_free_and_identical(llm_server, pool, tmp_path):
     X, _ = pool
     llm_server.default = lambda body: pick_longest(body, 5)
-    first = strategy_for(llm_server, n_presented=30, cache_dir=str(tmp_path))
+    first = strategy_for(
+        llm_server, cache_dir=str(tmp_path), presenter=RegionPresenter(n_presented=30)
+    )
     idx1, _ = first(None, X, n_instances=5)
     second = clone(first)
     idx2, _ = second(None, X, n_instances=5)
@@ -186,7 +193,10 @@ def test_seeded_queries_repeat_and_differ_between_rounds(llm_server, pool):
     llm_server.default = lambda body: Reply("nothing useful")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SelectionWarning)
-        a, b = strategy_for(llm_server, n_presented=30), strategy_for(llm_server, n_presented=30)
+        a, b = (
+            strategy_for(llm_server, presenter=RegionPresenter(n_presented=30)),
+            strategy_for(llm_server, presenter=RegionPresenter(n_presented=30)),
+        )
         first_a, _ = a(None, X, 5)
         first_b, _ = b(None, X, 5)
         a(None, X, 5)
@@ -197,7 +207,7 @@ def test_seeded_queries_repeat_and_differ_between_rounds(llm_server, pool):
 def test_presentation_is_shuffled_not_pool_order(llm_server, pool):
     X, _ = pool
     llm_server.push(Reply("0"))
-    strategy = strategy_for(llm_server, n_presented=50)
+    strategy = strategy_for(llm_server, presenter=RegionPresenter(n_presented=50))
     strategy(None, X[:50], n_instances=1)
     presented = strategy.last_query_.presented
     assert sorted(presented) == list(range(50)) and presented != list(range(50))
@@ -206,7 +216,7 @@ def test_presentation_is_shuffled_not_pool_order(llm_server, pool):
 def test_pool_larger_than_presented_maps_positions_to_pool_rows(llm_server):
     texts = [f"review number {i} is {'good' if i % 2 else 'bad'}" for i in range(5000)]
     llm_server.push(Reply("2, 0, 1"))
-    strategy = strategy_for(llm_server, n_presented=100)
+    strategy = strategy_for(llm_server, presenter=RegionPresenter(n_presented=100))
     idx, scores = strategy(None, texts, n_instances=3)
     shown = strategy.last_query_.presented
     assert len(shown) == 100 and idx.tolist() == [shown[2], shown[0], shown[1]]
@@ -218,7 +228,7 @@ def test_pool_larger_than_presented_maps_positions_to_pool_rows(llm_server):
 def test_near_duplicates_are_shown_once(llm_server):
     texts = ["Great movie!", "great movie", "GREAT   movie!!", "awful", "fine"]
     llm_server.push(Reply("0"))
-    strategy = strategy_for(llm_server, n_presented=10)
+    strategy = strategy_for(llm_server, presenter=RegionPresenter(n_presented=10))
     strategy(None, texts, n_instances=1)
     assert len(strategy.last_query_.presented) == 3
 
@@ -262,7 +272,7 @@ def test_bad_input_fails_before_any_call(llm_server):
     with pytest.raises(ValueError, match="n_instances"):
         strategy(None, ["a", "b"], n_instances=0)
     with pytest.raises(ValueError, match="output"):
-        strategy_for(llm_server, output="poem")(None, ["a", "b"], n_instances=1)
+        strategy_for(llm_server, prompt=Prompt(output="poem"))(None, ["a", "b"], n_instances=1)
     assert llm_server.chat_requests == []
 
 
@@ -277,7 +287,9 @@ def test_more_instances_than_pool_returns_all_without_a_call(llm_server):
 def test_structured_output_sends_schema_and_falls_back_once_when_rejected(llm_server, pool):
     X, _ = pool
     llm_server.push(Reply('{"positions": [4, 2]}'))
-    strategy = strategy_for(llm_server, n_presented=10, structured_output=True)
+    strategy = strategy_for(
+        llm_server, presenter=RegionPresenter(n_presented=10), prompt=Prompt(structured_output=True)
+    )
     idx, _ = strategy(None, X, n_instances=2)
     body = llm_server.chat_requests[0]["body"]
     assert body["response_format"]["type"] == "json_schema"
@@ -295,7 +307,7 @@ def test_structured_output_sends_schema_and_falls_back_once_when_rejected(llm_se
 def test_degenerate_first_k_answer_is_flagged(llm_server, pool):
     X, _ = pool
     llm_server.push(Reply("0, 1, 2, 3, 4, 5"))
-    strategy = strategy_for(llm_server, n_presented=30)
+    strategy = strategy_for(llm_server, presenter=RegionPresenter(n_presented=30))
     with pytest.warns(SelectionWarning, match="trivial run"):
         strategy(None, X, n_instances=6)
     assert strategy.last_query_.degenerate
@@ -304,20 +316,24 @@ def test_degenerate_first_k_answer_is_flagged(llm_server, pool):
 def test_cost_is_counted_from_prices(llm_server, pool):
     X, _ = pool
     llm_server.push(Reply("0, 1"))
-    strategy = strategy_for(llm_server, n_presented=10, price_per_million=(2.5, 10.0))
+    strategy = strategy_for(
+        llm_server, price_per_million=(2.5, 10.0), presenter=RegionPresenter(n_presented=10)
+    )
     strategy(None, X, n_instances=2)
     assert strategy.usage_["cost"] == pytest.approx((100 * 2.5 + 20 * 10.0) / 1e6)
 
 
 def test_sklearn_contract(llm_server):
-    strategy = ActiveLLM(model="m", n_presented=50, random_state=3, api_key=SECRET)
-    assert strategy.get_params()["n_presented"] == 50
+    strategy = ActiveLLM(
+        model="m", random_state=3, api_key=SECRET, presenter=RegionPresenter(n_presented=50)
+    )
+    assert strategy.get_params()["presenter__n_presented"] == 50
     twin = clone(strategy)
     assert twin.get_params()["api_key"] == SECRET and twin is not strategy
-    strategy.set_params(n_presented=10)
-    assert strategy.n_presented == 10
+    strategy.set_params(presenter__n_presented=10)
+    assert strategy.presenter.n_presented == 10
     restored = pickle.loads(pickle.dumps(strategy))
-    assert restored.api_key is None and restored.n_presented == 10
+    assert restored.api_key is None and restored.presenter.n_presented == 10
 
 
 def test_echoed_texts_are_mapped_back_without_fallback(llm_server, pool):
@@ -331,7 +347,7 @@ def test_echoed_texts_are_mapped_back_without_fallback(llm_server, pool):
         return Reply("\n".join(f"{n}. {texts[p]}" for n, p in enumerate(chosen, 1)))
 
     llm_server.default = echo
-    strategy = strategy_for(llm_server, n_presented=40)
+    strategy = strategy_for(llm_server, presenter=RegionPresenter(n_presented=40))
     with pytest.warns(SelectionWarning, match="copied instance texts") as caught:
         idx, _ = strategy(None, X, n_instances=3)
     assert len(caught) == 1  # told about the echo; nothing filled, nothing degenerate
@@ -343,7 +359,9 @@ def test_echoed_texts_are_mapped_back_without_fallback(llm_server, pool):
 def test_degenerate_answer_is_reasked_once_with_a_fresh_order_when_asked(llm_server, pool):
     X, _ = pool
     llm_server.push(Reply("0, 1, 2, 3"), Reply("7, 2, 19, 11"))
-    strategy = strategy_for(llm_server, n_presented=30, reask_degenerate=True)
+    strategy = strategy_for(
+        llm_server, presenter=RegionPresenter(n_presented=30), prompt=Prompt(reask_degenerate=True)
+    )
     with pytest.warns(SelectionWarning, match="asked once more"):
         idx, _ = strategy(None, X, n_instances=4)
     first, second = (r["body"]["messages"][1]["content"] for r in llm_server.chat_requests)
@@ -354,7 +372,7 @@ def test_degenerate_answer_is_reasked_once_with_a_fresh_order_when_asked(llm_ser
     assert strategy.usage_["calls"] == 2 and record.prompt_tokens == 200
     # Off by default: one call, flagged.
     llm_server.push(Reply("0, 1, 2, 3"))
-    plain = strategy_for(llm_server, n_presented=30)
+    plain = strategy_for(llm_server, presenter=RegionPresenter(n_presented=30))
     with pytest.warns(SelectionWarning, match="trivial run"):
         plain(None, X, n_instances=4)
     assert len(llm_server.chat_requests) == 3

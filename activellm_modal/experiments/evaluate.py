@@ -424,7 +424,7 @@ def live_units(config: EvaluateConfig, data: TaskData) -> list[Unit]:
                 labels=data.label_names,
                 random_state=config.seed + repeat,
                 cache_dir=str(config.out / "llm-cache"),
-                **({"n_presented": config.n_presented} if config.n_presented else {}),
+                **({"presenter__n_presented": config.n_presented} if config.n_presented else {}),
             )
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

@@ -200,6 +200,7 @@ def run_job(job: ReproduceJob, data: ReproduceData) -> dict[str, object]:
 
     from activellm_modal.llm.replay import ReplayBackend, recorded_sampler
     from activellm_modal.loop.compat import patch_modal
+    from activellm_modal.parts import UniformPresenter
     from activellm_modal.presets import make_strategy
 
     patch_modal()
@@ -218,9 +219,9 @@ def run_job(job: ReproduceJob, data: ReproduceData) -> dict[str, object]:
         strategy = make_strategy(
             "paper",  # the paper's method replays the paper's answers
             backend=ReplayBackend([recording]),
-            sampler=recorded_sampler(recording.ids),
-            n_presented=len(recording.ids),
-            skip_duplicates=False,
+            presenter=UniformPresenter(
+                len(recording.ids), skip_duplicates=False, sampler=recorded_sampler(recording.ids)
+            ),
             random_state=job.run,
         )
         learner = ActiveLearner(estimator=classifier, query_strategy=strategy)

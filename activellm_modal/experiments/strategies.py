@@ -121,6 +121,7 @@ class LLMSettings:
 
 def activellm_strategy(llm: LLMSettings, seed: int, run: int) -> Any:
     """ActiveLLM answered by the run's recorded GPT-4 answer, or by a live endpoint."""
+    from activellm_modal.parts import Prompt
     from activellm_modal.presets import make_strategy
     from activellm_modal.strategies.activellm import ActiveLLM
 
@@ -128,19 +129,22 @@ def activellm_strategy(llm: LLMSettings, seed: int, run: int) -> Any:
         return ActiveLLM(
             model=llm.model_name or "gpt-4o",
             base_url=llm.base_url,
-            task_description=llm.task_description or "the sentiment of movie-review sentences",
+            prompt=Prompt(
+                task_description=llm.task_description or "the sentiment of movie-review sentences"
+            ),
             labels=llm.labels or ["negative", "positive"],
             cache_dir=llm.cache_dir,
             random_state=1000 * run + seed,
         )
     from activellm_modal.llm.replay import ReplayBackend, recorded_sampler
+    from activellm_modal.parts import UniformPresenter
 
     return make_strategy(
         "paper",  # the paper's method replays the paper's answers
         backend=ReplayBackend([llm.recording]),
-        sampler=recorded_sampler(llm.presented),
-        n_presented=len(llm.presented),
-        skip_duplicates=False,
+        presenter=UniformPresenter(
+            len(llm.presented), skip_duplicates=False, sampler=recorded_sampler(llm.presented)
+        ),
         random_state=run,
     )
 

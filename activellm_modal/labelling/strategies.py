@@ -206,6 +206,7 @@ class RecordedAnswers(RandomStrategy):
     ) -> tuple[np.ndarray, np.ndarray]:
         """Replay the first unused recording that fits ``X_pool``, else pick at random."""
         from activellm_modal.llm.replay import ReplayBackend, recorded_sampler
+        from activellm_modal.parts import UniformPresenter
         from activellm_modal.strategies.activellm import ActiveLLM
 
         used = list(getattr(self, "used_", []))
@@ -220,9 +221,9 @@ class RecordedAnswers(RandomStrategy):
                 continue
             llm = ActiveLLM(
                 backend=ReplayBackend([recording]),
-                sampler=recorded_sampler(positions),
-                n_presented=len(positions),
-                skip_duplicates=False,
+                presenter=UniformPresenter(
+                    len(positions), skip_duplicates=False, sampler=recorded_sampler(positions)
+                ),
                 random_state=recording.run,
             )
             indices, scores = llm(learner, X_pool, n_instances=n_instances)

@@ -59,6 +59,9 @@ class OpenAIBackend(BaseEstimator):
         Cap on the answer's length.
     extra_body : dict, optional
         Extra JSON fields for servers with their own options (e.g. vLLM).
+    price_per_million : tuple of two float, optional
+        USD per million prompt and completion tokens; ActiveLLM fills
+        ``usage_["cost"]`` from it (any backend may declare this attribute).
 
     Examples
     --------
@@ -81,6 +84,7 @@ class OpenAIBackend(BaseEstimator):
         temperature: float | None = None,
         max_tokens: int | None = None,
         extra_body: dict[str, Any] | None = None,
+        price_per_million: tuple[float, float] | None = None,
     ) -> None:
         if max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {max_retries}.")
@@ -97,6 +101,7 @@ class OpenAIBackend(BaseEstimator):
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.extra_body = extra_body
+        self.price_per_million = price_per_million
 
     @property
     def endpoint(self) -> str:

@@ -361,14 +361,3 @@ class CoveragePresenter:
             + (", embedder=custom" if self.embedder is not None else "")
             + ")"
         )
-
-
-def coverage_presenter(presentation: Any) -> CoveragePresenter:
-    """The presenter for ActiveLLM's ``presentation`` parameter.
-
-    ``"uniform"`` still gets one: it embeds the nominees for ``diversify``
-    (its presentation is not used).
-    """
-    if isinstance(presentation, CoveragePresenter):
-        return presentation
-    return CoveragePresenter(cache_dir=None)

@@ -18,6 +18,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from activellm_modal.exceptions import InvalidPoolError, SingleClassWarning
+from activellm_modal.parts import RegionPresenter
 
 pytest.importorskip("setfit")
 from activellm_modal.classifiers import SetFitClassifier
@@ -220,7 +221,9 @@ def test_hybrid_strategy_drives_a_setfit_classifier(llm_server: Any, make_sf: An
     train = sst2[0].iloc[:120]
     X, y = train["text"].to_numpy(dtype=object), train["label"].to_numpy()
     llm_server.default = lambda body: pick_longest(body, 8)
-    hybrid = HybridStrategy(scripted_llm(llm_server, n_presented=40), switch_after=1)
+    hybrid = HybridStrategy(
+        scripted_llm(llm_server, presenter=RegionPresenter(n_presented=40)), switch_after=1
+    )
     learner = ActiveLearner(estimator=make_sf(classes=[0, 1]), query_strategy=hybrid)
     teach_rounds(learner, X, y, rounds=2, k=8)
     assert [step.strategy for step in hybrid.history_] == ["cold_start", "then"]

@@ -13,6 +13,7 @@ from activellm_modal.labelling.dataset import LabelData, load_data
 from activellm_modal.labelling.session import LabellingSession, embedding_table
 from activellm_modal.labelling.store import LabelStore
 from activellm_modal.labelling.strategies import StrategyContext, paper_recordings
+from activellm_modal.parts import UniformPresenter
 
 LABELS = ["negative", "positive"]
 
@@ -138,10 +139,10 @@ def test_paper_replays_gpt4_on_an_sst2_slice(tmp_path: Path, shared_dir: Path, e
     run1 = recordings[0]
     llm = ActiveLLM(
         backend=ReplayBackend([run1]),
-        sampler=recorded_sampler(run1.ids),
-        n_presented=len(run1.ids),
-        skip_duplicates=False,
         random_state=run1.run,
+        presenter=UniformPresenter(
+            n_presented=len(run1.ids), skip_duplicates=False, sampler=recorded_sampler(run1.ids)
+        ),
     )
     expected, _ = llm(None, full, n_instances=8)
     assert [item.row for item in batch] == expected.tolist()

@@ -224,6 +224,17 @@ def test_pairs_are_read_with_their_column_names(tmp_path: Path, shared_dir: Path
         load_data(bad, pair_columns=("text_a", "text_b"))
 
 
+def _composition(strategy) -> dict:
+    """What a strategy runs: its plain parameters, and each part (default or given) as data."""
+    parts = {
+        "presenter": strategy._presenter_part(),
+        "prompt": strategy._prompt_part(),
+        "narrower": strategy._narrower_part(),
+    }
+    plain = {k: v for k, v in strategy.get_params(deep=False).items() if k not in parts}
+    return {**plain, **{k: (type(v), v.get_params()) for k, v in parts.items()}}
+
+
 def test_default_is_the_librarys_default_pipeline() -> None:
     from activellm_modal import ActiveLLM, HybridStrategy
 
@@ -231,10 +242,10 @@ def test_default_is_the_librarys_default_pipeline() -> None:
     strategy = build_strategy("default", context)
     assert isinstance(strategy, HybridStrategy)
     library = ActiveLLM(model="m", base_url="http://127.0.0.1:9/v1", labels=LABELS, random_state=0)
-    assert strategy.cold_start.get_params(deep=False) == library.get_params(deep=False)
+    assert _composition(strategy.cold_start) == _composition(library)
     assert LIBRARY_DEFAULT == "coverage"
     paper = build_strategy("paper", context)
-    assert paper.presentation == "uniform" and paper.guidance is None
+    assert type(paper.presenter).__name__ == "UniformPresenter" and paper.prompt.guidance is None
     offline = build_strategy("default", StrategyContext(embed=lambda X: np.zeros((len(X), 2))))
     assert type(offline.cold_start).__name__ == "KMeansColdStart"
 
@@ -265,6 +276,8 @@ def test_the_selection_calls_own_guesses_are_the_suggestions(fake_llm) -> None:
     from activellm_modal import ActiveLLM, HybridStrategy
     from activellm_modal.labelling.session import _Unfitted
     from activellm_modal.labelling.suggest import selection_guesses
+    from activellm_modal.llm import OpenAIBackend
+    from activellm_modal.parts import LabelQuotas, UniformPresenter
 
     def picks(body: dict) -> Reply:
         guesses = ["positive", "negative", "positive", "maybe", "negative", "positive"]
@@ -273,13 +286,10 @@ def test_the_selection_calls_own_guesses_are_the_suggestions(fake_llm) -> None:
 
     fake_llm.default = picks
     llm = ActiveLLM(
-        model="scripted",
-        base_url=fake_llm.url,
+        backend=OpenAIBackend(model="scripted", base_url=fake_llm.url, max_retries=0),
         labels=LABELS,
-        balance="equal",
-        presentation="uniform",
-        n_presented=10,
-        max_retries=0,
+        presenter=UniformPresenter(n_presented=10),
+        narrower=LabelQuotas(balance="equal"),
         random_state=0,
     )
     strategy = HybridStrategy(cold_start=llm, then=uncertainty_sampling, switch_after=1)

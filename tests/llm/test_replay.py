@@ -14,6 +14,7 @@ from activellm_modal.llm.replay import (
     read_prompt_blocks,
     recorded_sampler,
 )
+from activellm_modal.parts import UniformPresenter
 from activellm_modal.query.parsing import parse_selection
 
 
@@ -41,10 +42,12 @@ def test_replay_through_the_strategy_reproduces_the_authors_lists(
         ]
         strategy = ActiveLLM(
             backend=ReplayBackend([recording]),
-            sampler=recorded_sampler(recording.ids),
-            n_presented=len(recording.ids),
-            skip_duplicates=False,
             random_state=0,
+            presenter=UniformPresenter(
+                n_presented=len(recording.ids),
+                skip_duplicates=False,
+                sampler=recorded_sampler(recording.ids),
+            ),
         )
         idx, _ = strategy(None, pool, n_instances=32)
         listed = (shared_dir / "paper" / recording.source.replace("answer_", "list_")).read_text()
