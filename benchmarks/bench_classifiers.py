@@ -10,8 +10,9 @@ trains, side by side:
   paper's recipe);
 * ``setfit``: :class:`SetFitClassifier` with its defaults;
 * ``bert-balanced`` / ``setfit-balanced``: the same with ``class_weight="balanced"``;
-* ``embed-lr``: frozen mean-pooled embeddings + logistic regression (C=10, as
-  ``make demo`` and ``activellm-modal benchmark``); deterministic, so one fit per draw.
+* ``embed-lr``: frozen mean-pooled embeddings of ``--encoder`` + logistic regression
+  (C=10, as ``make demo`` and ``activellm-modal benchmark``); deterministic, so one fit
+  per draw; ``embed-lr-minilm``: the same on all-MiniLM-L6-v2 (the encoder's effect).
 
 Fine-tuning uses the offline all-MiniLM-L6-v2 (``--model``), embed-lr the default
 encoder (``--encoder``: all-mpnet-base-v2), at max_length 64. The CSV holds one
@@ -54,7 +55,15 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 K = 32
 MAX_LENGTH = 64
-CLASSIFIERS = ("embed-lr", "setfit", "bert", "bert-paper", "bert-balanced", "setfit-balanced")
+CLASSIFIERS = (
+    "embed-lr",
+    "setfit",
+    "bert",
+    "bert-paper",
+    "bert-balanced",
+    "setfit-balanced",
+    "embed-lr-minilm",
+)
 COLUMNS = (
     "classifier",
     "draw",
@@ -90,6 +99,10 @@ def make(name: str, model: str, seed: int, encoder: str = "default") -> object:
         return BertClassifier.paper_recipe(model, max_length=MAX_LENGTH, random_state=seed)
     if name == "setfit":
         return SetFitClassifier(model, max_length=MAX_LENGTH, random_state=seed)
+    if name == "embed-lr-minilm":  # the encoder's effect: frozen MiniLM on the same draws
+        return make_pipeline(
+            Encoder("minilm", max_length=MAX_LENGTH), LogisticRegression(C=10.0, max_iter=1000)
+        )
     if name == "embed-lr":
         return make_pipeline(
             Encoder(encoder, max_length=MAX_LENGTH),
@@ -140,7 +153,7 @@ def run(args: argparse.Namespace) -> None:
                 X = train["text"].to_numpy(dtype=object)[rows]
                 y = train["label"].to_numpy()[rows]
                 for name in args.classifiers:
-                    fit_seed = 0 if name == "embed-lr" else seed
+                    fit_seed = 0 if name.startswith("embed-lr") else seed
                     if (name, draw, fit_seed) in seen:
                         continue
                     clf = make(name, model, fit_seed, args.encoder)
