@@ -4,7 +4,9 @@
 report every difference to their baseline through :func:`paired_interval`: the
 mean of the per-draw differences (strategy minus baseline on the same draw) and
 a 95 % bootstrap interval of that mean (``scipy.stats.bootstrap``, BCa, over the
-draws). A claim of "better" needs the whole interval above 0.
+draws). A claim of "better" needs the whole interval above 0. With fewer than
+about ten draws the bootstrap has too few distinct resamples to be trusted: the
+bench scripts' smoke runs with three draws only show that the plumbing works.
 """
 
 from __future__ import annotations
