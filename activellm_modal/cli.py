@@ -102,6 +102,12 @@ def _add_reproduce(commands: argparse._SubParsersAction) -> None:
         "--model",
         help="model to fine-tune: local folder or hub name (default: the offline all-MiniLM-L6-v2)",
     )
+    parser.add_argument(
+        "--encoder",
+        default="default",
+        help="also score every selection with this frozen encoder + LR, a column beside the "
+        "fine-tuned model (default: all-mpnet-base-v2, or $ACTIVELLM_ENCODER; none: skip)",
+    )
     _add_shared_dirs(parser)
     parser.add_argument(
         "--out", type=Path, help="output folder (default: ./results/reproduce[-quick])"
@@ -171,10 +177,16 @@ def _add_benchmark(commands: argparse._SubParsersAction) -> None:
         "--classifier",
         choices=("embed", "bert", "setfit"),
         default="embed",
-        help="embed: frozen MiniLM embeddings (computed once) + logistic regression; "
+        help="embed: frozen --encoder embeddings (computed once) + logistic regression; "
         "bert: fine-tune BertClassifier each round; setfit: SetFitClassifier each round (slow)",
     )
-    parser.add_argument("--model", help="embedding / fine-tuning model (default: offline MiniLM)")
+    parser.add_argument("--model", help="fine-tuning model (default: offline all-MiniLM-L6-v2)")
+    parser.add_argument(
+        "--encoder",
+        default="default",
+        help="frozen encoder of the embedding classifier: default (all-mpnet-base-v2, or "
+        "$ACTIVELLM_ENCODER), mpnet, minilm, or a local folder",
+    )
     parser.add_argument(
         "--epochs", type=_positive_int, help="bert epochs (default: BertClassifier's own)"
     )
@@ -234,10 +246,16 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
         "--classifier",
         choices=("lr", "bert"),
         default="lr",
-        help="lr: frozen MiniLM embeddings + LogisticRegression(C=10) (default); "
-        "bert: fine-tune (slow; fewer random subsets)",
+        help="lr: frozen --encoder embeddings + LogisticRegression(C=10) (default); "
+        "bert: fine-tune --model (slow; fewer random subsets)",
     )
-    parser.add_argument("--model", help="embedding / fine-tuning model (default: offline MiniLM)")
+    parser.add_argument("--model", help="fine-tuning model (default: offline all-MiniLM-L6-v2)")
+    parser.add_argument(
+        "--encoder",
+        default="default",
+        help="frozen encoder of the embedding classifier: default (all-mpnet-base-v2, or "
+        "$ACTIVELLM_ENCODER), mpnet, minilm, or a local folder",
+    )
     parser.add_argument("--epochs", type=_positive_int, default=25, help="bert epochs")
     parser.add_argument("--seed", type=int, default=0, help="seed of everything (default: 0)")
     parser.add_argument("--base-url", help="live OpenAI-compatible endpoint")
@@ -342,6 +360,7 @@ def _reproduce(args: argparse.Namespace) -> int:
         test_size=args.test_size,
         n_jobs=args.jobs,
         quiet=args.quiet,
+        encoder=None if args.encoder == "none" else args.encoder,
     )
     return reproduce_main(config)
 
@@ -360,6 +379,7 @@ def _benchmark(args: argparse.Namespace) -> int:
         paper_dir=paper_dir,
         out=args.out,
         model=_model(args.model),
+        encoder=args.encoder,
         strategies=args.strategies,
         runs=args.runs or [1, 2, 3, 4, 5],
         seeds=args.seeds or [42, 109, 27],
@@ -405,6 +425,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         paper_dir=paper_dir,
         out=args.out,
         model=_model(args.model),
+        encoder=args.encoder,
         tasks=args.tasks,
         llms=args.llms,
         ks=args.k,

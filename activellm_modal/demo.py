@@ -1,10 +1,10 @@
 """The offline demo: a modAL loop whose query is answered by GPT-4's recorded picks.
 
 For each of the paper's five SST-2 pool draws, a plain modAL ``ActiveLearner``
-(frozen MiniLM sentence embeddings + logistic regression) asks ActiveLLM for 32
-instances. The LLM is replaced by the paper's recorded GPT-4 answer to the same 201 presented
-sentences, so the demo needs no network and no key. The random baseline takes
-the first 32 presented sentences, as the paper did.
+(frozen embeddings of the default encoder, all-mpnet-base-v2, + logistic regression)
+asks ActiveLLM for 32 instances. The LLM is replaced by the paper's recorded GPT-4
+answer to the same 201 presented sentences, so the demo needs no network and no key.
+The random baseline takes the first 32 presented sentences, as the paper did.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from activellm_modal.data import read_split
-from activellm_modal.embeddings import SentenceEmbedder, default_model_path
+from activellm_modal.embeddings import Encoder
+from activellm_modal.embeddings.models import encoder_label
 from activellm_modal.llm.replay import ReplayBackend, load_recordings, recorded_sampler
 from activellm_modal.parts import UniformPresenter
 from activellm_modal.presets import make_strategy
@@ -44,11 +45,11 @@ def run_demo(shared_dir: Path) -> list[dict[str, object]]:
         for r in load_recordings(shared_dir / "paper", task="sst2", llm="gpt-4")
         if r.source.startswith("answers/sst2/10/")  # the five 32-label runs, not the budget study
     ]
-    model_path = default_model_path()
 
     def classifier():
         # C=10: with 32 unit-norm embeddings the default C=1 shrinks the model to the prior.
-        embedder = SentenceEmbedder(model_path)
+        # The encoder's cache embeds the 872 test sentences once, not once per run.
+        embedder = Encoder("default")
         return make_pipeline(embedder, LogisticRegression(C=10.0, max_iter=1000))
 
     X_test, y_test = test["text"].to_numpy(dtype=object), test["label"].to_numpy()
@@ -92,7 +93,7 @@ def run_demo(shared_dir: Path) -> list[dict[str, object]]:
 def print_table(rows: list[dict[str, object]]) -> None:
     """Print the per-run comparison and the means."""
     print(
-        f"SST-2, {K} labels, MiniLM embeddings + logistic regression, "
+        f"SST-2, {K} labels, {encoder_label('default')} embeddings + logistic regression, "
         "accuracy on the 872 test sentences"
     )
     print("| run | random (first 32) | positives | ActiveLLM (GPT-4, replayed) | positives |")

@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 
 from activellm_modal.data import default_shared_dir
-from activellm_modal.embeddings import default_model_path
 from activellm_modal.experiments.embedding_table import EmbeddingTable
 from activellm_modal.experiments.tasks import TaskData, load_task
 
@@ -18,16 +17,14 @@ CACHE = Path(".activellm-cache/embeddings")
 
 
 def task_subset(
-    task: str, data_dir: Path | None = None
+    task: str, data_dir: Path | None = None, encoder: str = "default"
 ) -> tuple[TaskData, np.ndarray, EmbeddingTable]:
-    """The task, the embedded train rows (seeded) and the embedding table."""
+    """The task, the embedded train rows (seeded) and the embedding table of ``encoder``."""
     data = load_task(data_dir or default_shared_dir() / "datasets", task)
     n = len(data.train_texts)
     rows = np.sort(np.random.default_rng(0).choice(n, size=min(n, SUBSET), replace=False))
     texts = np.concatenate([data.train_texts[rows], data.test_texts])
-    table = EmbeddingTable.build(
-        texts, default_model_path(), max_length=128, cache_dir=CACHE, show_progress=False
-    )
+    table = EmbeddingTable.build(texts, encoder, max_length=128, cache_dir=CACHE)
     return data, rows, table
 
 

@@ -10,13 +10,18 @@ trains, side by side:
   paper's recipe);
 * ``setfit``: :class:`SetFitClassifier` with its defaults;
 * ``bert-balanced`` / ``setfit-balanced``: the same with ``class_weight="balanced"``;
-* ``embed-lr``: frozen mean-pooled embeddings + logistic regression (C=10, as
-  ``make demo`` and ``activellm-modal benchmark``); deterministic, so one fit per draw.
+* ``embed-lr``: frozen mean-pooled embeddings of ``--encoder`` + logistic regression
+  (C=10, as ``make demo`` and ``activellm-modal benchmark``); deterministic, so one fit
+  per draw; ``embed-lr-minilm``: the same on all-MiniLM-L6-v2 (the encoder's effect).
 
-All use the offline all-MiniLM-L6-v2 at max_length 64. It prints, per classifier, the
-mean accuracy and macro-F1 over fits, the worst fit, how many fits have macro-F1 <= 0.5
-(a model at or near the majority class), and the seconds to fit 32 labels and to score
-the test set. Rows go to a CSV as they finish, so an interrupted run resumes where it
+Fine-tuning uses the offline all-MiniLM-L6-v2 (``--model``), embed-lr the default
+encoder (``--encoder``: all-mpnet-base-v2), at max_length 64. The CSV holds one
+encoder's embed-lr rows: pass another ``--csv`` for another ``--encoder``. It prints,
+per classifier, the mean accuracy and macro-F1 over fits, the worst fit, how many fits
+have macro-F1 <= 0.5 (a model at or near the majority class), and the seconds to fit 32
+labels and to score the test set, then each classifier's accuracy minus embed-lr's on
+the same draws as a mean with a paired 95 % bootstrap interval over draws (``--draws``,
+default 5). Rows go to a CSV as they finish, so an interrupted run resumes where it
 stopped, and the table is printed from whatever the CSV holds.
 
 Usage::
@@ -24,6 +29,7 @@ Usage::
     python benchmarks/bench_classifiers.py [--draws 5] [--seeds 0,1,2]
         [--classifiers embed-lr,setfit,bert,bert-paper] [--test-size N]
         [--threads 1] [--csv results/bench_classifiers.csv] [--table-only]
+        [--encoder default|minilm|mpnet|FOLDER] [--model FOLDER]
 
 Targets (issue 16): bert mean accuracy >= 0.65, setfit >= 0.70, macro-F1 > 0.5 in
 every fit, both above embed-lr.
@@ -49,7 +55,15 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 K = 32
 MAX_LENGTH = 64
-CLASSIFIERS = ("embed-lr", "setfit", "bert", "bert-paper", "bert-balanced", "setfit-balanced")
+CLASSIFIERS = (
+    "embed-lr",
+    "setfit",
+    "bert",
+    "bert-paper",
+    "bert-balanced",
+    "setfit-balanced",
+    "embed-lr-minilm",
+)
 COLUMNS = (
     "classifier",
     "draw",
@@ -64,12 +78,12 @@ COLUMNS = (
 )
 
 
-def make(name: str, model: str, seed: int) -> object:
+def make(name: str, model: str, seed: int, encoder: str = "default") -> object:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
 
     from activellm_modal.classifiers import BertClassifier, SetFitClassifier
-    from activellm_modal.embeddings import SentenceEmbedder
+    from activellm_modal.embeddings import Encoder
 
     if name == "bert":
         return BertClassifier(model, max_length=MAX_LENGTH, random_state=seed)
@@ -85,9 +99,13 @@ def make(name: str, model: str, seed: int) -> object:
         return BertClassifier.paper_recipe(model, max_length=MAX_LENGTH, random_state=seed)
     if name == "setfit":
         return SetFitClassifier(model, max_length=MAX_LENGTH, random_state=seed)
+    if name == "embed-lr-minilm":  # the encoder's effect: frozen MiniLM on the same draws
+        return make_pipeline(
+            Encoder("minilm", max_length=MAX_LENGTH), LogisticRegression(C=10.0, max_iter=1000)
+        )
     if name == "embed-lr":
         return make_pipeline(
-            SentenceEmbedder(model, max_length=MAX_LENGTH),
+            Encoder(encoder, max_length=MAX_LENGTH),
             LogisticRegression(C=10.0, max_iter=1000),
         )
     raise ValueError(f"unknown classifier {name!r}; choose from {', '.join(CLASSIFIERS)}")
@@ -119,7 +137,7 @@ def run(args: argparse.Namespace) -> None:
         test = test.iloc[: args.test_size]
     X_test = test["text"].to_numpy(dtype=object)
     y_test = test["label"].to_numpy()
-    model = default_model_path()
+    model = args.model or default_model_path()
     done = read_done(args.csv)
     seen = {(r.classifier, int(r.draw), int(r.seed)) for r in done.itertuples()}
     args.csv.parent.mkdir(parents=True, exist_ok=True)
@@ -135,10 +153,10 @@ def run(args: argparse.Namespace) -> None:
                 X = train["text"].to_numpy(dtype=object)[rows]
                 y = train["label"].to_numpy()[rows]
                 for name in args.classifiers:
-                    fit_seed = 0 if name == "embed-lr" else seed
+                    fit_seed = 0 if name.startswith("embed-lr") else seed
                     if (name, draw, fit_seed) in seen:
                         continue
-                    clf = make(name, model, fit_seed)
+                    clf = make(name, model, fit_seed, args.encoder)
                     start = time.perf_counter()
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
@@ -189,6 +207,31 @@ def table(frame: pd.DataFrame, order: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+def interval_table(frame: pd.DataFrame, order: Sequence[str], baseline: str = "embed-lr") -> str:
+    """Accuracy points vs ``baseline`` on the same draws: paired 95 % bootstrap intervals.
+
+    A draw's difference is the classifier's accuracy (mean over its seeds on that draw)
+    minus the baseline's on the same 32 labels; "better" needs the interval above 0.
+    """
+    from activellm_modal.experiments.intervals import paired_interval
+
+    per_draw = frame.groupby(["classifier", "draw"])["accuracy"].mean().unstack("classifier")
+    if baseline not in per_draw:
+        return f"(no {baseline} rows: no paired differences)"
+    lines = [
+        f"| classifier | draws | accuracy points vs {baseline} [95% CI] | draws for ±0.5 |",
+        "|---|---:|---:|---:|",
+    ]
+    for name in order:
+        if name == baseline or name not in per_draw:
+            continue
+        diff = (per_draw[name] - per_draw[baseline]).dropna()
+        interval = paired_interval(diff)
+        need = interval.draws_for(0.005)
+        lines.append(f"| {name} | {interval.n} | {interval.points()} | {need if need else '–'} |")
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--draws", type=int, default=5, help="random 32-label draws (1..N)")
@@ -202,7 +245,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--csv", type=Path, default=REPO / "results" / "bench_classifiers.csv", help="rows"
     )
     parser.add_argument("--table-only", action="store_true", help="print the table, fit nothing")
+    parser.add_argument(
+        "--encoder",
+        default="default",
+        help="frozen encoder of embed-lr: default (all-mpnet-base-v2), minilm, or a folder",
+    )
+    parser.add_argument(
+        "--model", help="BertClassifier / SetFit model (default: offline all-MiniLM-L6-v2)"
+    )
     args = parser.parse_args(argv)
+    from activellm_modal.embeddings.models import encoder_label
+
     args.seeds = [int(part) for part in args.seeds.split(",") if part.strip()]
     args.classifiers = [part.strip() for part in args.classifiers.split(",") if part.strip()]
     unknown = sorted(set(args.classifiers) - set(CLASSIFIERS))
@@ -213,12 +266,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     frame = read_done(args.csv)
     frame = frame[frame["draw"].between(1, args.draws)]
     print(
-        f"\nSST-2, {K} random labels, draws 1-{args.draws}, seeds {args.seeds}, all-MiniLM-L6-v2, "
+        f"\nSST-2, {K} random labels, draws 1-{args.draws}, seeds {args.seeds}; embed-lr on "
+        f"{encoder_label(args.encoder)}, fine-tuning on {encoder_label(args.model or 'minilm')}; "
         f"max_length {MAX_LENGTH}, test rows {int(frame['n_test'].max()) if len(frame) else 0}; "
         f"times on {int(frame['threads'].max()) if len(frame) else args.threads} thread(s), "
         "median per fit:\n"
     )
     print(table(frame, args.classifiers))
+    print("\nPaired by draw (the same 32 labels):\n")
+    print(interval_table(frame, args.classifiers))
     return 0
 
 

@@ -5,8 +5,9 @@ adds no judgement of its own; what it returns is decided by what it is shown
 and how its nominations are narrowed down. This script measures that floor,
 offline, on sst2, cola, emotion, sst5, mrpc and rte:
 
-* pools of up to 3,000 train rows (5 seeded draws per task; 3 seeds each),
-  32 labels, frozen all-MiniLM-L6-v2 embeddings + LogisticRegression(C=10),
+* pools of up to 3,000 train rows (``--draws`` seeded draws per task, default 8;
+  3 seeds each), 32 labels, frozen embeddings of ``--encoder`` (default: the
+  package's, all-mpnet-base-v2) + LogisticRegression(C=10),
   accuracy and macro-F1 on each task's test split;
 * baselines: random 32 from the whole pool (10 draws per pool and seed), and
   typicality (k-means with 32 clusters on the pool, the point nearest each
@@ -24,7 +25,9 @@ Run from the repository root (embeddings are cached in .activellm-cache/):
     PYTHONPATH=$PWD:$PWD/benchmarks OMP_NUM_THREADS=1 python benchmarks/bench_cold_start.py
 
 It prints one table per LLM (accuracy, difference to random-from-pool in
-points) and writes results/bench_cold_start/floor.csv. A second part
+points), then every difference as a mean with a paired 95 % bootstrap interval
+over draws (per task and for the six-task mean; ``paired_interval``), and
+writes results/bench_cold_start/floor-<encoder>.csv (resumable by task and draw). A second part
 (``--budget``) replays GPT-4's SST-2 budget-study answers (k = 40..100 of the
 same 201 shown, run 1) narrowed to 32 by diversify.
 """
@@ -127,22 +130,26 @@ def arms_for_pool(
     return rows
 
 
-def floor(tasks: list[str], draws: int, seeds: list[int]) -> pd.DataFrame:
+def floor(tasks: list[str], draws: int, seeds: list[int], encoder: str = "default") -> pd.DataFrame:
+    from activellm_modal.embeddings.models import encoder_label
+
     OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / "floor.csv"
+    path = OUT / f"floor-{encoder_label(encoder)}.csv"
     done = pd.read_csv(path) if path.is_file() else pd.DataFrame()
     for task in tasks:
-        if not done.empty and task in set(done["task"]):
+        have = set() if done.empty else set(done.loc[done["task"] == task, "draw"])
+        todo = [draw for draw in range(draws) if draw not in have]
+        if not todo:
             continue
         start = time.time()
-        data, rows, table = task_subset(task)
+        data, rows, table = task_subset(task, encoder=encoder)
         V_all = table.lookup(data.train_texts[rows])
         y_all = data.train_labels[rows]
         Vt = table.lookup(data.test_texts)
         yt = data.test_labels
         out = []
         pool_size = min(POOL, int(0.8 * len(rows)))
-        for draw in range(draws):
+        for draw in todo:
             pool = np.random.default_rng(1000 + draw).choice(len(rows), pool_size, replace=False)
             for seed in seeds:
                 for row in arms_for_pool(V_all[pool], y_all[pool], Vt, yt, seed):
@@ -184,9 +191,42 @@ def floor_tables(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def interval_tables(frame: pd.DataFrame) -> tuple[str, dict]:
+    """Points vs random from the pool, with a paired 95 % bootstrap interval over draws.
+
+    A draw is one pool (its seeds averaged): each arm's accuracy minus the mean of the
+    random-from-pool selections on the same pool and seeds. The six-task mean is taken
+    per draw before bootstrapping, so its interval is paired too.
+    """
+    from activellm_modal.experiments.intervals import paired_interval
+
+    tasks = [t for t in TASKS if t in set(frame["task"])]
+    per_draw = frame.groupby(["task", "draw", "arm", "llm"])["accuracy"].mean()
+    base = per_draw.xs("random-pool", level="arm").xs("-", level="llm")
+    diff = (per_draw - base.reindex(per_draw.droplevel(["arm", "llm"]).index).to_numpy()).rename(
+        "diff"
+    )
+    diff = diff.reset_index()
+    lines = [
+        "| arm | LLM | " + " | ".join(tasks) + " | six-task mean | draws |",
+        "|---|---|" + "---:|" * (len(tasks) + 2),
+    ]
+    summary = {}
+    for (arm, llm), rows in diff.groupby(["arm", "llm"], sort=False):
+        if arm == "random-pool":
+            continue
+        wide = rows.pivot(index="draw", columns="task", values="diff")[tasks].dropna()
+        cells = [paired_interval(wide[t]).points() for t in tasks]
+        mean = paired_interval(wide.mean(axis=1))
+        summary[(arm, llm)] = mean
+        lines.append(
+            f"| {arm} | {llm} | " + " | ".join(cells) + f" | **{mean.points()}** | {mean.n} |"
+        )
+    return "\n".join(lines), summary
+
+
 def budget(paper_dir: Path, data_dir: Path) -> str:
     """GPT-4's SST-2 budget answers (k = 40..100, run-1 draw each) narrowed to 32."""
-    from activellm_modal.embeddings import default_model_path
     from activellm_modal.experiments.embedding_table import EmbeddingTable
     from activellm_modal.experiments.tasks import load_task
     from activellm_modal.llm.replay import read_prompt_blocks
@@ -211,7 +251,7 @@ def budget(paper_dir: Path, data_dir: Path) -> str:
         positions = [p for p in dict.fromkeys(listed) if 0 <= p < len(rows)][:k]
         table = EmbeddingTable.build(
             np.concatenate([data.train_texts[rows], data.test_texts]),
-            default_model_path(),
+            "default",
             max_length=128,
             cache_dir=".activellm-cache/embeddings",
             show_progress=False,
@@ -263,12 +303,30 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", default=",".join(TASKS))
-    parser.add_argument("--draws", type=int, default=5)
+    parser.add_argument(
+        "--draws", type=int, default=8, help="pool draws per task (the bootstrap's units)"
+    )
     parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument(
+        "--encoder", default="default", help="default (all-mpnet-base-v2), minilm, or a folder"
+    )
     parser.add_argument("--budget", action="store_true", help="also the SST-2 budget replay")
     args = parser.parse_args(argv)
-    frame = floor(args.tasks.split(","), args.draws, [int(s) for s in args.seeds.split(",")])
+    tasks = args.tasks.split(",")
+    frame = floor(tasks, args.draws, [int(s) for s in args.seeds.split(",")], args.encoder)
+    frame = frame[frame["task"].isin(tasks) & (frame["draw"] < args.draws)]
     print(floor_tables(frame))
+    table, summary = interval_tables(frame)
+    print("\n### Points vs random from the pool, paired 95% bootstrap interval over draws\n")
+    print(table)
+    default = summary.get(("cov-ordered m=1", "first"))
+    if default is not None and default.n >= 2:
+        need = default.draws_for(0.005)
+        print(
+            f"\ndefault arm (cov-ordered m=1, first-k LLM): six-task mean interval "
+            f"±{100 * default.half_width:.2f} points over {default.n} draws; about {need} "
+            "draws give ±0.5."
+        )
     if args.budget:
         shared = default_shared_dir()
         print("\n### GPT-4 SST-2 budget study (run-1 draws), narrowed to 32\n")

@@ -12,6 +12,8 @@ from tests.openai_server import ScriptedOpenAIServer
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Plumbing tests embed with the small MiniLM; tests/test_encoder.py exercises mpnet itself.
+os.environ.setdefault("ACTIVELLM_ENCODER", "all-MiniLM-L6-v2")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("ACTIVELLM_SHARED", REPO.parent / "shared"))

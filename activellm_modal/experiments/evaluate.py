@@ -16,9 +16,12 @@ the paper's recorded selections (``answers/INDEX.tsv``, every task whose ids
 map to a dataset in ``shared/datasets``), or, with ``--base-url``, live
 queries on any task or on the user's own files.
 
-The default classifier is frozen all-MiniLM-L6-v2 embeddings (computed once,
-cached on disk) + ``LogisticRegression(C=10)``; ``--classifier bert``
-fine-tunes instead, with fewer random subsets. Results go to ``results.csv``
+The default classifier is frozen embeddings of the default encoder
+(all-mpnet-base-v2; ``--encoder``; computed once, cached on disk) +
+``LogisticRegression(C=10)``; ``--classifier bert`` fine-tunes ``--model``
+instead, with fewer random subsets. Every difference to random is reported with
+a paired 95 % bootstrap interval over the units
+(:func:`~activellm_modal.experiments.intervals.paired_interval`). Results go to ``results.csv``
 (resumable: finished units are skipped), ``RESULTS.md`` (a table per task and
 overall) and one PNG per task.
 """
@@ -35,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from activellm_modal.experiments.intervals import Interval, paired_interval
 from activellm_modal.experiments.store import ResultStore
 from activellm_modal.experiments.tasks import TaskData, load_files, load_task
 from activellm_modal.query.sampling import duplicate_key
@@ -60,6 +64,8 @@ class EvaluateConfig:
     seed: int = 0
     max_length: int = 128
     epochs: int = 25
+    #: Frozen encoder of the ``lr`` classifier.
+    encoder: str = "default"
     # Live mode: a user's endpoint on a task of data_dir or on their own files.
     base_url: str | None = None
     model_name: str | None = None
@@ -342,14 +348,14 @@ def task_table(table: pd.DataFrame) -> str:
 def overall_table(table: pd.DataFrame) -> str:
     """Markdown: per strategy, means over every unit, and how often it beats the random mean."""
     lines = [
-        "| strategy | units | accuracy | macro-F1 | percentile (mean) | beats random mean "
-        "| single-class (2-class tasks) |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| strategy | units | accuracy | vs random, points [95% CI] | macro-F1 "
+        "| percentile (mean) | beats random mean | single-class (2-class tasks) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     random_acc = table.groupby("unit")["random_mean"].first()
     random_f1 = table.groupby("unit")["random_f1"].first()
     lines.append(
-        f"| random (same shown) | {len(random_acc)} | {random_acc.mean():.3f} "
+        f"| random (same shown) | {len(random_acc)} | {random_acc.mean():.3f} | – "
         f"| {random_f1.mean():.3f} | 50 | – | – |"
     )
     two = table["unit"].isin(table.loc[table["task"].isin(TWO_CLASS), "unit"])
@@ -358,9 +364,33 @@ def overall_table(table: pd.DataFrame) -> str:
         single = int(((rows["n_classes"] < 2) & two[rows.index]).sum())
         lines.append(
             f"| {name} | {len(rows)} | {rows['accuracy'].mean():.3f} "
+            f"| {vs_random(rows).points()} "
             f"| {rows['macro_f1'].mean():.3f} | {rows['percentile'].mean():.0f} "
             f"| {int(rows['beats_random_mean'].sum())}/{len(rows)} | {single} |"
         )
+    return "\n".join(lines)
+
+
+def vs_random(rows: pd.DataFrame) -> Interval:
+    """Accuracy minus the mean of the random subsets of the same shown set, per unit (paired)."""
+    return paired_interval(rows["accuracy"].to_numpy() - rows["random_mean"].to_numpy())
+
+
+def interval_table(table: pd.DataFrame) -> str:
+    """Markdown: per strategy and task, points vs random with a paired 95 % bootstrap interval.
+
+    The draws are the units (presented sets): each strategy's accuracy minus the mean
+    of the random subsets of the same set. "Better" needs the interval above 0.
+    """
+    tasks = list(dict.fromkeys(table["task"]))
+    lines = [
+        "| strategy | " + " | ".join(tasks) + " | all units |",
+        "|---|" + "---:|" * (len(tasks) + 1),
+    ]
+    for name in _strategies(table):
+        rows = table[table["strategy"] == name]
+        cells = [vs_random(rows[rows["task"] == t]).points() for t in tasks]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {vs_random(rows).points()} |")
     return "\n".join(lines)
 
 
@@ -507,7 +537,7 @@ def main(config: EvaluateConfig) -> int:
             rows = np.unique(np.concatenate([u.rows for u in task_units]))
             table = EmbeddingTable.build(
                 np.concatenate([data.train_texts[rows], data.test_texts]),
-                config.model,
+                config.encoder,
                 max_length=config.max_length,
                 cache_dir=config.out / "embeddings",
                 show_progress=not config.quiet,
@@ -526,6 +556,8 @@ def main(config: EvaluateConfig) -> int:
     table = percentiles(frame)
     md = write_report(frame, table, config, notes)
     print(overall_table(table))
+    print("\npoints vs random (paired 95% bootstrap interval over the units):\n")
+    print(interval_table(table))
     print(f"\nresults: {store.path}\nreport:  {md}")
     print(f"({time.perf_counter() - start:.0f} s)")
     return 0
@@ -535,8 +567,10 @@ def write_report(
     frame: pd.DataFrame, table: pd.DataFrame, config: EvaluateConfig, notes: list[str]
 ) -> Path:
     """RESULTS.md (overall + per task) and one PNG per task."""
+    from activellm_modal.embeddings.models import encoder_label
+
     classifier = (
-        "frozen all-MiniLM-L6-v2 embeddings + LogisticRegression(C=10)"
+        f"frozen `{encoder_label(config.encoder)}` embeddings + LogisticRegression(C=10)"
         if config.classifier == "lr"
         else f"fine-tuned `{Path(config.model).name}` ({config.epochs} epochs)"
     )
@@ -551,6 +585,14 @@ def write_report(
         "## Overall",
         "",
         overall_table(table),
+        "",
+        "## Points vs random, per task (paired 95% bootstrap interval over the units)",
+        "",
+        "Each unit is a presented set; the difference is the strategy's accuracy minus the "
+        'mean of the random subsets of the same set. A claim of "better" needs the interval '
+        "above 0; the units of a task are the recorded draws (live mode: `--repeats`).",
+        "",
+        interval_table(table),
         "",
     ]
     for task in dict.fromkeys(table["task"]):

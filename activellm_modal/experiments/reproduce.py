@@ -80,6 +80,8 @@ class ReproduceConfig:
     test_size: int | None = None
     n_jobs: int = 1
     quiet: bool = False
+    #: Also score every selection with frozen embeddings of this encoder + LR (None: skip).
+    encoder: str | None = "default"
 
 
 @dataclass
@@ -196,42 +198,13 @@ def epochs_label(config: ReproduceConfig) -> str:
 
 def run_job(job: ReproduceJob, data: ReproduceData) -> dict[str, object]:
     """Select (replayed LLM or first 32), fine-tune with one seed, score on the test split."""
-    from modAL.models import ActiveLearner
-
-    from activellm_modal.llm.replay import ReplayBackend, recorded_sampler
-    from activellm_modal.loop.compat import patch_modal
-    from activellm_modal.parts import UniformPresenter
-    from activellm_modal.presets import make_strategy
-
-    patch_modal()
     config = data.config
     recording = data.recordings[(job.llm, job.run)]
     classifier = make_classifier(config, job.seed, np.unique(data.y_pool))
-    usage: dict[str, Any] = {}
-    n_filled = 0
     start = time.perf_counter()
-    if job.strategy == "random":
-        picked = np.asarray(recording.ids[:K])
-        learner = ActiveLearner(
-            estimator=classifier, X_training=data.X_pool[picked], y_training=data.y_pool[picked]
-        )
-    else:
-        strategy = make_strategy(
-            "paper",  # the paper's method replays the paper's answers
-            backend=ReplayBackend([recording]),
-            presenter=UniformPresenter(
-                len(recording.ids), skip_duplicates=False, sampler=recorded_sampler(recording.ids)
-            ),
-            random_state=job.run,
-        )
-        learner = ActiveLearner(estimator=classifier, query_strategy=strategy)
-        with warnings.catch_warnings():
-            # A short answer is filled at random and counted in n_filled instead.
-            warnings.simplefilter("ignore")
-            picked, _ = learner.query(data.X_pool, n_instances=K)
-        usage = dict(strategy.usage_)
-        n_filled = strategy.last_query_.n_filled
-        learner.teach(data.X_pool[picked], data.y_pool[picked])
+    learner, picked, strategy = select(job, data, classifier)
+    usage: dict[str, Any] = dict(strategy.usage_) if strategy is not None else {}
+    n_filled = strategy.last_query_.n_filled if strategy is not None else 0
     trained = time.perf_counter()
     predicted = learner.predict(data.X_test)
     return {
@@ -254,6 +227,79 @@ def run_job(job: ReproduceJob, data: ReproduceData) -> dict[str, object]:
         "epochs": epochs_label(config),
         "n_test": len(data.y_test),
     }
+
+
+def select(job: ReproduceJob, data: ReproduceData, classifier: Any) -> tuple[Any, Any, Any]:
+    """The job's 32 picks (first 32 shown, or the replayed LLM's), taught to ``classifier``.
+
+    Returns the taught learner, the picked pool rows and the strategy (None for random).
+    """
+    from modAL.models import ActiveLearner
+
+    from activellm_modal.llm.replay import ReplayBackend, recorded_sampler
+    from activellm_modal.loop.compat import patch_modal
+    from activellm_modal.parts import UniformPresenter
+    from activellm_modal.presets import make_strategy
+
+    patch_modal()
+    recording = data.recordings[(job.llm, job.run)]
+    if job.strategy == "random":
+        picked = np.asarray(recording.ids[:K])
+        learner = ActiveLearner(
+            estimator=classifier, X_training=data.X_pool[picked], y_training=data.y_pool[picked]
+        )
+        return learner, picked, None
+    strategy = make_strategy(
+        "paper",  # the paper's method replays the paper's answers
+        backend=ReplayBackend([recording]),
+        presenter=UniformPresenter(
+            len(recording.ids), skip_duplicates=False, sampler=recorded_sampler(recording.ids)
+        ),
+        random_state=job.run,
+    )
+    learner = ActiveLearner(estimator=classifier, query_strategy=strategy)
+    with warnings.catch_warnings():
+        # A short answer is filled at random and counted in n_filled instead.
+        warnings.simplefilter("ignore")
+        picked, _ = learner.query(data.X_pool, n_instances=K)
+    learner.teach(data.X_pool[picked], data.y_pool[picked])
+    return learner, picked, strategy
+
+
+def encoder_scores(jobs: list[ReproduceJob], data: ReproduceData) -> dict[tuple, dict]:
+    """Frozen ``config.encoder`` embeddings + LogisticRegression(C=10) on every selection.
+
+    One fit per (strategy, llm, run): the picks and the fit do not depend on the
+    seed. Embeddings are cached in ``out/embeddings``, so a rerun encodes nothing.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from activellm_modal.embeddings import Encoder
+
+    config = data.config
+    encoder = Encoder(
+        config.encoder or "default",
+        max_length=config.max_length,
+        cache_dir=config.out / "embeddings",
+        show_progress=not config.quiet and "auto",
+    )
+    selections = {(job.strategy, job.llm, job.run): job for job in jobs}
+    shown = np.unique(np.concatenate([np.asarray(r.ids) for r in data.recordings.values()]))
+    # One encoding pass over every text the fits can read (a single progress bar).
+    encoder.transform(list(data.X_pool[shown]) + list(data.X_test))
+    out = {}
+    for key, job in selections.items():
+        probe = make_pipeline(encoder, LogisticRegression(C=10.0, max_iter=1000))
+        learner, _, _ = _select_quietly(job, data, probe)
+        out[key] = scores(data.y_test, learner.predict(data.X_test))
+    return out
+
+
+def _select_quietly(job: ReproduceJob, data: ReproduceData, classifier: Any) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return select(job, data, classifier)
 
 
 def check_settings(frame: pd.DataFrame, config: ReproduceConfig, path: Path, n_test: int) -> None:
@@ -281,14 +327,35 @@ def check_settings(frame: pd.DataFrame, config: ReproduceConfig, path: Path, n_t
             )
 
 
-def summary_table(frame: pd.DataFrame) -> str:
-    """The markdown table: every run separately, then the mean over runs, beside the paper."""
+def summary_table(
+    frame: pd.DataFrame, encoded: dict[tuple, dict] | None = None, encoder: str = ""
+) -> str:
+    """The markdown table: every run separately, then the mean over runs, beside the paper.
+
+    ``encoded`` (from :func:`encoder_scores`) adds a column: the same picks scored by
+    frozen ``encoder`` embeddings + logistic regression (accuracy / macro-F1).
+    """
+    extra = f" frozen {encoder} + LR: accuracy / macro F1 |" if encoded else ""
     lines = [
         f"| strategy | run | seeds | positives / {K} | accuracy (mean ± sd over seeds) "
-        f"| macro F1 | paper ({PAPER_SOURCE}) |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        f"| macro F1 |{extra} paper ({PAPER_SOURCE}) |",
+        "|---|---:|---:|---:|---:|---:|" + ("---:|" if encoded else "") + "---:|",
     ]
+
+    def cell(strategy: str, llm: str, run: int | None) -> str:
+        if not encoded:
+            return ""
+        keys = [k for k in encoded if k[0] == strategy and k[1] == llm]
+        keys = [k for k in keys if run is None or k[2] == run]
+        if not keys:
+            return " – |"
+        acc = np.mean([encoded[k]["accuracy"] for k in keys])
+        f1 = np.mean([encoded[k]["macro_f1"] for k in keys])
+        return f" {acc:.4f} / {f1:.4f} |"
+
     for label, paper, group in _arm_groups(frame):
+        strategy, llm = str(group["strategy"].iloc[0]), str(group["llm"].iloc[0])
+        llm = "" if llm == "nan" else llm
         for run, rows in group.groupby("run", sort=True):
             acc, sd = mean_std(rows["accuracy"])
             f1, _ = mean_std(rows["macro_f1"])
@@ -296,7 +363,7 @@ def summary_table(frame: pd.DataFrame) -> str:
             cited = f"{paper:.4f}" if run == 1 and paper is not None else "–"
             lines.append(
                 f"| {label} | {run} | {len(rows)} | {positives}/{K} | {acc:.4f} ± {sd:.4f} "
-                f"| {f1:.4f} | {cited} |"
+                f"| {f1:.4f} |{cell(strategy, llm, int(run))} {cited} |"
             )
         if group["run"].nunique() > 1:
             per_run = group.groupby("run")["accuracy"].mean()
@@ -304,7 +371,7 @@ def summary_table(frame: pd.DataFrame) -> str:
             f1, _ = mean_std(group.groupby("run")["macro_f1"].mean())
             lines.append(
                 f"| **{label}** | mean of {len(per_run)} runs | | | **{acc:.4f}** ± {sd:.4f} "
-                f"(sd over runs) | {f1:.4f} | |"
+                f"(sd over runs) | {f1:.4f} |{cell(strategy, llm, None)} |"
             )
     return "\n".join(lines)
 
@@ -329,8 +396,14 @@ def model_label(model: str) -> str:
     return path.name or model
 
 
-def write_report(frame: pd.DataFrame, config: ReproduceConfig, out: Path) -> tuple[Path, Path]:
-    """RESULTS.md and reproduce.png from ``results.csv``'s rows."""
+def write_report(
+    frame: pd.DataFrame,
+    config: ReproduceConfig,
+    out: Path,
+    encoded: dict[tuple, dict] | None = None,
+) -> tuple[Path, Path]:
+    """RESULTS.md and reproduce.png from ``results.csv``'s rows (and the encoder column)."""
+    from activellm_modal.embeddings.models import encoder_label
     from activellm_modal.experiments.plots import plot_reproduce
 
     png = plot_reproduce(frame, _arm_groups(frame), out / "reproduce.png")
@@ -348,8 +421,18 @@ def write_report(frame: pd.DataFrame, config: ReproduceConfig, out: Path) -> tup
         "",
         "The random baseline takes the first 32 instances shown to the LLM, as the paper did. "
         "`positives` is the label balance of the selection (1 = positive).",
+        *(
+            [
+                f"The column `frozen {encoder_label(config.encoder or 'default')} + LR` scores "
+                "the same picks with frozen embeddings of that encoder and "
+                "LogisticRegression(C=10) (one fit per pick: no seed), so the encoder's "
+                "effect stands beside the fine-tuned model's."
+            ]
+            if encoded
+            else []
+        ),
         "",
-        summary_table(frame),
+        summary_table(frame, encoded, encoder_label(config.encoder or "default")),
         "",
         f"![accuracy per strategy and run]({png.name})",
         "",
@@ -363,6 +446,8 @@ def write_report(frame: pd.DataFrame, config: ReproduceConfig, out: Path) -> tup
 
 def main(config: ReproduceConfig) -> int:
     """Run what is missing from ``results.csv``, then print the table and the plot's path."""
+    from activellm_modal.embeddings.models import encoder_label
+
     start = time.perf_counter()
     jobs, data, notes = plan(config)
     for note in notes:
@@ -390,8 +475,12 @@ def main(config: ReproduceConfig) -> int:
     wanted = {job.key() for job in jobs}
     keys = frame[list(KEY_COLUMNS)].astype(str).apply(tuple, axis=1)
     frame = frame[keys.isin(wanted)]
-    md, png = write_report(frame, config, config.out)
-    print(summary_table(frame))
+    encoded = None
+    if config.encoder and config.encoder != "none":
+        encoded = encoder_scores(jobs, data)
+    md, png = write_report(frame, config, config.out, encoded)
+    label = encoder_label(config.encoder or "default")
+    print(summary_table(frame, encoded, label))
     print(f"\nresults: {store.path}\nreport:  {md}\nplot:    {png}")
     print(f"({time.perf_counter() - start:.0f} s; no LLM called: answers replayed from the paper)")
     return 0

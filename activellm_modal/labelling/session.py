@@ -436,9 +436,9 @@ def embedding_table(
     from activellm_modal.experiments.embedding_table import EmbeddingTable
 
     if model is None:
-        from activellm_modal.embeddings import default_model_path
+        from activellm_modal.embeddings import encoder_path
 
-        model = default_model_path()
+        model = encoder_path("default")
     unique = sorted(set(texts))
     digest = hashlib.sha1(f"{Path(model).name}\x00{64}".encode())
     for text in unique:

@@ -205,9 +205,12 @@ class LlamaCppServer:
 
     >>> from activellm_modal import ActiveLLM
     >>> from activellm_modal.llm.llamacpp import LlamaCppServer, find_smollm2_gguf
+    >>> from activellm_modal.parts import UniformPresenter
     >>> texts = [f"review number {i}: {'great' if i % 2 else 'dull'} film" for i in range(50)]
     >>> with LlamaCppServer(find_smollm2_gguf(), ctx=8192) as server:  # doctest: +SKIP
-    ...     strategy = ActiveLLM(model="smollm2", base_url=server.url, n_presented=20)
+    ...     strategy = ActiveLLM(
+    ...         model="smollm2", base_url=server.url, presenter=UniformPresenter(n_presented=20)
+    ...     )
     ...     indices, scores = strategy(None, texts, n_instances=4)
     >>> len(indices)  # doctest: +SKIP
     4

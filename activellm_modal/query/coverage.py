@@ -198,11 +198,11 @@ class CoveragePresenter:
 
     Parameters
     ----------
-    embedder : callable or estimator, optional
-        ``embedder(texts) -> (n, dim)`` array, or a fitted/unfitted
-        transformer with ``transform`` (fitted on first use). Default: the
-        offline all-MiniLM-L6-v2 through
-        :class:`~activellm_modal.embeddings.SentenceEmbedder`.
+    embedder : str, Encoder, callable or estimator, optional
+        An encoder name (``"mpnet"``, ``"minilm"``, a folder), an
+        :class:`~activellm_modal.embeddings.Encoder`, ``embedder(texts) -> (n, dim)``,
+        or a transformer with ``transform`` (fitted on first use). Default: the
+        package's default encoder (all-mpnet-base-v2, or ``$ACTIVELLM_ENCODER``).
     subsample : int, default=2000
         Pool rows embedded and clustered per query (seeded). Larger covers
         rare regions better and costs more encoding the first time.
