@@ -37,12 +37,15 @@ def test_names_resolve(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_encoder_is_a_cached_pipeline_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    Encoder("minilm").transform(TEXTS)  # in memory only: the disk must still get them below
     encoder = Encoder("minilm", cache_dir=tmp_path)
     vectors = encoder.transform(TEXTS)
     assert vectors.shape == (3, 384) and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
     np.testing.assert_array_equal(vectors[0], vectors[2])
-    assert len(list(tmp_path.rglob("*.npz"))) == 1  # one shard for the one call that encoded
+    assert len(list(tmp_path.rglob("*.npz"))) == 1  # one shard, although memory had them
+    encoder.transform(TEXTS)
+    assert len(list(tmp_path.rglob("*.npz"))) == 1  # nothing new: no second shard
 
     # A new process (empty memory) reads the disk and never loads the model.
     monkeypatch.setattr(cache, "_MEMORY", {})

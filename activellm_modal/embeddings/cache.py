@@ -98,8 +98,10 @@ def embed_cached(
     texts = list(texts)
     if memory is None:
         memory = _MEMORY.setdefault(key, {})
-    missing = [text for text in dict.fromkeys(texts) if text not in memory]
-    if missing and cache_dir is not None:
+    distinct = list(dict.fromkeys(texts))
+    missing = [text for text in distinct if text not in memory]
+    unsaved: list[str] = []
+    if cache_dir is not None:
         disk = _disk_entries(key, cache_dir)
         still = []
         for text in missing:
@@ -109,6 +111,8 @@ def embed_cached(
             else:
                 memory[text] = vector
         missing = still
+        # Vectors computed earlier in this process without a cache_dir belong on disk too.
+        unsaved = [t for t in distinct if t in memory and text_key(t) not in disk]
     if missing:
         vectors = np.asarray(compute(missing), dtype=np.float32)
         if len(vectors) != len(missing):
@@ -117,10 +121,10 @@ def embed_cached(
                 "it must return one row per text."
             )
         memory.update(zip(missing, vectors, strict=True))
-        if cache_dir is not None:
-            new = {text_key(t): v for t, v in zip(missing, vectors, strict=True)}
-            _disk_entries(key, cache_dir).update(new)
-            _write_shard(key, cache_dir, new)
+    if cache_dir is not None and (missing or unsaved):
+        new = {text_key(t): memory[t] for t in [*unsaved, *missing]}
+        _disk_entries(key, cache_dir).update(new)
+        _write_shard(key, cache_dir, new)
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
     return np.stack([memory[text] for text in texts]).astype(np.float32, copy=False)
