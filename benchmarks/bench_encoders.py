@@ -174,6 +174,11 @@ def embed(name: str, path: str, texts: np.ndarray) -> np.ndarray:
     return vectors
 
 
+def is_cached(name: str, texts: np.ndarray) -> bool:
+    digest = hashlib.sha256("\x00".join(texts).encode()).hexdigest()[:16]
+    return (OUT / "emb" / name / f"{digest}-{MAX_LENGTH}.npy").is_file()
+
+
 def features(name: str, path: str, data: dict, split: str, kind: str = "joined") -> np.ndarray:
     if kind == "joined":
         return embed(name, path, data[f"{split}_text"])
@@ -271,7 +276,7 @@ def part_frozen(encoders: dict[str, str], n_draws: int) -> str:
     ) + comparison_table(f1, list(TASKS), base, "(a) same fits, macro-F1")
 
 
-def part_pairs(encoders: dict[str, str], n_draws: int) -> str:
+def part_pairs(encoders: dict[str, str], n_draws: int, embed_missing: bool = True) -> str:
     lines = [
         f"\n### (b) pairs: joined text vs [u, v, |u-v|, u*v], accuracy, {n_draws} draws\n",
         "| encoder | task | joined | separate [u,v,|u-v|,u*v] "
@@ -280,8 +285,16 @@ def part_pairs(encoders: dict[str, str], n_draws: int) -> str:
     ]
     for name, path in encoders.items():
         diffs = []
-        for task in PAIR_TASKS:
-            data = load(task)
+        datas = [load(task) for task in PAIR_TASKS]
+        if not embed_missing and not all(
+            is_cached(name, d[f"{s}_{side}"])
+            for d in datas
+            for s in ("pool", "test")
+            for side in "ab"
+        ):
+            lines.append(f"| {name} | not measured: the pair sides are not embedded | | | |")
+            continue
+        for task, data in zip(PAIR_TASKS, datas, strict=True):
             res = {}
             for kind in ("joined", "separate"):
                 V, Vt = (
@@ -358,14 +371,16 @@ def part_coldstart(encoders: dict[str, str], n_draws: int) -> str:
     return "\n".join(out)
 
 
-def part_setfit(encoders: dict[str, str], n_draws: int, tasks: list[str]) -> str:
+def part_setfit(
+    encoders: dict[str, str], n_draws: int, tasks: list[str], cached_only: bool = False
+) -> str:
     from activellm_modal.classifiers import SetFitClassifier
 
     lines = [
         f"\n### (c) SetFit (package defaults), 32 random labels, {n_draws} draws\n",
         "| encoder | task | accuracy ± s.e. | macro-F1 ± s.e. | fits with macro-F1 <= 0.5 "
-        "| fit s (median) |",
-        "|---|---|---:|---:|---:|---:|",
+        "| fit s (median) | fits |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     for task in tasks:
         data = load(task)
@@ -376,6 +391,8 @@ def part_setfit(encoders: dict[str, str], n_draws: int, tasks: list[str]) -> str
                 cache = OUT / "setfit" / f"{name}-{task}-draw{i}.json"
                 if cache.is_file():
                     rows.append(json.loads(cache.read_text()))
+                    continue
+                if cached_only:
                     continue
                 clf = SetFitClassifier(resolve(path), random_state=i)
                 start = time.time()
@@ -393,21 +410,25 @@ def part_setfit(encoders: dict[str, str], n_draws: int, tasks: list[str]) -> str
                 print(f"  setfit {name} {task} draw {i}: {rows[-1]}", file=sys.stderr, flush=True)
                 cache.parent.mkdir(parents=True, exist_ok=True)
                 cache.write_text(json.dumps(rows[-1]))
+            if not rows:
+                lines.append(f"| {name} | {task} | not measured | | | | 0 |")
+                continue
             acc = np.asarray([r["acc"] for r in rows])
             f1 = np.asarray([r["f1"] for r in rows])
             se = np.sqrt(len(rows))
+            sd = (lambda x: x.std(ddof=1) / se) if len(rows) > 1 else (lambda x: float("nan"))
             lines.append(
-                f"| {name} | {task} | {acc.mean():.3f} ± {acc.std(ddof=1) / se:.3f} "
-                f"| {f1.mean():.3f} ± {f1.std(ddof=1) / se:.3f} | {int((f1 <= 0.5).sum())} "
-                f"| {np.median([r['fit_s'] for r in rows]):.0f} |"
+                f"| {name} | {task} | {acc.mean():.3f} ± {sd(acc):.3f} "
+                f"| {f1.mean():.3f} ± {sd(f1):.3f} | {int((f1 <= 0.5).sum())} "
+                f"| {np.median([r['fit_s'] for r in rows]):.0f} | {len(rows)} |"
             )
     return "\n".join(lines)
 
 
-def part_speed(encoders: dict[str, str], rounds: int) -> str:
+def part_speed(encoders: dict[str, str], rounds: int, n_texts: int = 1000) -> str:
     import torch
 
-    texts = list(load("sst2")["pool_text"][:1000])
+    texts = list(load("sst2")["pool_text"][:n_texts])
     for path in encoders.values():
         embedder(path).transform(texts[:64])  # warm up
     times = {n: [] for n in encoders}
@@ -415,11 +436,12 @@ def part_speed(encoders: dict[str, str], rounds: int) -> str:
         for name, path in encoders.items():
             start = time.perf_counter()
             embedder(path).transform(texts)
-            times[name].append(time.perf_counter() - start)
+            times[name].append((time.perf_counter() - start) * 1000 / len(texts))
     base = next(iter(encoders))
     lines = [
         f"\n### (e) seconds per 1,000 SST-2 sentences (batch {BATCH}, max_length {MAX_LENGTH}, "
-        f"{torch.get_num_threads()} torch threads, {rounds} interleaved rounds)\n",
+        f"{torch.get_num_threads()} torch threads, {rounds} interleaved rounds of {len(texts)} "
+        "sentences, scaled to 1,000)\n",
         f"| encoder | median s | min s | max s | ratio to {base} (median of per-round ratios) |",
         "|---|---:|---:|---:|---:|",
     ]
@@ -442,30 +464,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--coldstart-draws", type=int, default=100)
     parser.add_argument("--setfit-draws", type=int, default=5)
     parser.add_argument("--setfit-tasks", default="sst2")
+    parser.add_argument(
+        "--setfit-cached-only", action="store_true", help="report cached SetFit fits, fit none"
+    )
     parser.add_argument("--setfit-encoders", default="", help="names (default: all)")
     parser.add_argument("--speed-rounds", type=int, default=3)
+    parser.add_argument("--speed-texts", type=int, default=1000, help="SST-2 texts per round")
+    parser.add_argument(
+        "--cached-pairs-only", action="store_true", help="pairs: skip encoders not yet embedded"
+    )
     parser.add_argument("--embed-only", action="store_true", help="only fill the cache")
+    parser.add_argument("--tasks", default=",".join(TASKS), help="tasks to embed (--embed-only)")
     args = parser.parse_args(argv)
     encoders = {}
     for item in args.encoder or ["minilm=default"]:
         name, _, path = item.partition("=")
         encoders[name] = resolve(path)
     parts = args.parts.split(",")
-    if args.embed_only:
-        for task in TASKS:
-            data = load(task)
-            for name, path in encoders.items():
-                for split in ("pool", "test"):
-                    features(name, path, data, split)
-                    if task in PAIR_TASKS:
-                        features(name, path, data, split, "separate")
+    if args.embed_only:  # joined texts of every task first, then the pair sides
+        for kind in ("joined", "separate"):
+            for task in [t for t in args.tasks.split(",") if kind == "joined" or t in PAIR_TASKS]:
+                data = load(task)
+                for name, path in encoders.items():
+                    for split in ("pool", "test"):
+                        features(name, path, data, split, kind)
         return 0
     print(f"encoders: {json.dumps(encoders)}; torch threads: {os.environ.get('OMP_NUM_THREADS')}")
     steps = {
         "frozen": lambda: part_frozen(encoders, args.draws),
-        "pairs": lambda: part_pairs(encoders, args.draws),
+        "pairs": lambda: part_pairs(encoders, args.draws, not args.cached_pairs_only),
         "coldstart": lambda: part_coldstart(encoders, args.coldstart_draws),
-        "speed": lambda: part_speed(encoders, args.speed_rounds),
+        "speed": lambda: part_speed(encoders, args.speed_rounds, args.speed_texts),
         "setfit": lambda: part_setfit(
             {
                 n: p
@@ -474,6 +503,7 @@ def main(argv: list[str] | None = None) -> int:
             },
             args.setfit_draws,
             args.setfit_tasks.split(","),
+            args.setfit_cached_only,
         ),
     }
     for part in parts:
