@@ -415,8 +415,10 @@ def part_setfit(
                 continue
             acc = np.asarray([r["acc"] for r in rows])
             f1 = np.asarray([r["f1"] for r in rows])
-            se = np.sqrt(len(rows))
-            sd = (lambda x: x.std(ddof=1) / se) if len(rows) > 1 else (lambda x: float("nan"))
+
+            def sd(x: np.ndarray) -> float:
+                return x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else float("nan")
+
             lines.append(
                 f"| {name} | {task} | {acc.mean():.3f} ± {sd(acc):.3f} "
                 f"| {f1.mean():.3f} ± {sd(f1):.3f} | {int((f1 <= 0.5).sum())} "
