@@ -255,10 +255,28 @@ def comparison_table(scores: dict[str, np.ndarray], tasks: list[str], base: str,
 
 
 # ------------------------------------------------------------------------ parts
-def part_frozen(encoders: dict[str, str], n_draws: int) -> str:
-    acc = {n: np.zeros((n_draws, len(TASKS))) for n in encoders}
-    f1 = {n: np.zeros((n_draws, len(TASKS))) for n in encoders}
-    for j, task in enumerate(TASKS):
+def ready_tasks(encoders: dict[str, str], cached_only: bool) -> list[str]:
+    """All tasks, or (``cached_only``) those every encoder has embedded."""
+    if not cached_only:
+        return list(TASKS)
+    out = []
+    for task in TASKS:
+        data = load(task)
+        if all(is_cached(n, data[f"{s}_text"]) for n in encoders for s in ("pool", "test")):
+            out.append(task)
+    return out
+
+
+def skipped_note(tasks: list[str]) -> str:
+    missing = [t for t in TASKS if t not in tasks]
+    return f"\n(not embedded by every encoder, left out: {', '.join(missing)})" if missing else ""
+
+
+def part_frozen(encoders: dict[str, str], n_draws: int, cached_only: bool = False) -> str:
+    tasks = ready_tasks(encoders, cached_only)
+    acc = {n: np.zeros((n_draws, len(tasks))) for n in encoders}
+    f1 = {n: np.zeros((n_draws, len(tasks))) for n in encoders}
+    for j, task in enumerate(tasks):
         data = load(task)
         draws = draws_for(task, n_draws)
         for name, path in encoders.items():
@@ -268,12 +286,12 @@ def part_frozen(encoders: dict[str, str], n_draws: int) -> str:
                     V[d], data["pool_y"][d], Vt, data["test_y"]
                 )
     base = next(iter(encoders))
-    return comparison_table(
-        acc,
-        list(TASKS),
-        base,
-        f"(a) frozen + LR(C=10), 32 random labels, accuracy, {n_draws} draws",
-    ) + comparison_table(f1, list(TASKS), base, "(a) same fits, macro-F1")
+    title = f"(a) frozen + LR(C=10), 32 random labels, accuracy, {n_draws} draws"
+    return (
+        comparison_table(acc, tasks, base, title)
+        + comparison_table(f1, tasks, base, "(a) same fits, macro-F1")
+        + skipped_note(tasks)
+    )
 
 
 def part_pairs(encoders: dict[str, str], n_draws: int, embed_missing: bool = True) -> str:
@@ -330,13 +348,14 @@ def coldstart_picks(V: np.ndarray, seed: int) -> dict[str, np.ndarray]:
     }
 
 
-def part_coldstart(encoders: dict[str, str], n_draws: int) -> str:
+def part_coldstart(encoders: dict[str, str], n_draws: int, cached_only: bool = False) -> str:
     arms = ("typicality (densest)", "default coverage, first k")
     out = []
     for name, path in encoders.items():
-        diff = {a: np.zeros((n_draws, len(TASKS))) for a in arms}
-        base = np.zeros((n_draws, len(TASKS)))
-        for j, task in enumerate(TASKS):
+        tasks = ready_tasks({name: path}, cached_only)
+        diff = {a: np.zeros((n_draws, len(tasks))) for a in arms}
+        base = np.zeros((n_draws, len(tasks)))
+        for j, task in enumerate(tasks):
             data = load(task)
             V, Vt = features(name, path, data, "pool"), features(name, path, data, "test")
             y, yt = data["pool_y"], data["test_y"]
@@ -354,20 +373,21 @@ def part_coldstart(encoders: dict[str, str], n_draws: int) -> str:
                     diff[arm][i, j] = fit_score(V[picked], y[picked], Vt, yt)[0] - base[i, j]
         out += [
             f"\n### (d) cold start vs random 32, encoder {name}, accuracy, {n_draws} draws\n",
-            "| arm | " + " | ".join(TASKS) + " | mean |",
-            "|---|" + "---:|" * (len(TASKS) + 1),
+            "| arm | " + " | ".join(tasks) + " | mean |",
+            "|---|" + "---:|" * (len(tasks) + 1),
             "| random 32 (accuracy) | "
-            + " | ".join(f"{base[:, j].mean():.3f}" for j in range(len(TASKS)))
+            + " | ".join(f"{base[:, j].mean():.3f}" for j in range(len(tasks)))
             + f" | {base.mean():.3f} |",
         ]
         for arm in arms:
             d = diff[arm]
-            cells = [fmt_ci(d[:, j].mean(), boot_ci(d[:, j])) for j in range(len(TASKS))]
+            cells = [fmt_ci(d[:, j].mean(), boot_ci(d[:, j])) for j in range(len(tasks))]
             out.append(
                 f"| {arm} - random, points | "
                 + " | ".join(cells)
                 + f" | **{fmt_ci(d.mean(), boot_ci(d))}** |"
             )
+        out.append(skipped_note(tasks))
     return "\n".join(out)
 
 
@@ -473,7 +493,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--speed-rounds", type=int, default=3)
     parser.add_argument("--speed-texts", type=int, default=1000, help="SST-2 texts per round")
     parser.add_argument(
-        "--cached-pairs-only", action="store_true", help="pairs: skip encoders not yet embedded"
+        "--cached-only",
+        action="store_true",
+        help="embed nothing: leave out tasks (pairs: encoders) not yet embedded",
     )
     parser.add_argument("--embed-only", action="store_true", help="only fill the cache")
     parser.add_argument("--tasks", default=",".join(TASKS), help="tasks to embed (--embed-only)")
@@ -493,9 +515,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"encoders: {json.dumps(encoders)}; torch threads: {os.environ.get('OMP_NUM_THREADS')}")
     steps = {
-        "frozen": lambda: part_frozen(encoders, args.draws),
-        "pairs": lambda: part_pairs(encoders, args.draws, not args.cached_pairs_only),
-        "coldstart": lambda: part_coldstart(encoders, args.coldstart_draws),
+        "frozen": lambda: part_frozen(encoders, args.draws, args.cached_only),
+        "pairs": lambda: part_pairs(encoders, args.draws, not args.cached_only),
+        "coldstart": lambda: part_coldstart(encoders, args.coldstart_draws, args.cached_only),
         "speed": lambda: part_speed(encoders, args.speed_rounds, args.speed_texts),
         "setfit": lambda: part_setfit(
             {
