@@ -439,9 +439,12 @@ def part_setfit(
             def sd(x: np.ndarray) -> float:
                 return x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else float("nan")
 
+            def pm(x: np.ndarray) -> str:
+                return f"{x.mean():.3f} ± {sd(x):.3f}" if len(x) > 1 else f"{x.mean():.3f}"
+
             lines.append(
-                f"| {name} | {task} | {acc.mean():.3f} ± {sd(acc):.3f} "
-                f"| {f1.mean():.3f} ± {sd(f1):.3f} | {int((f1 <= 0.5).sum())} "
+                f"| {name} | {task} | {pm(acc)} "
+                f"| {pm(f1)} | {int((f1 <= 0.5).sum())} "
                 f"| {np.median([r['fit_s'] for r in rows]):.0f} | {len(rows)} |"
             )
     return "\n".join(lines)
