@@ -149,3 +149,22 @@ def test_real_mpnet_loads_and_separates_sentiment() -> None:
     vectors = encoder.transform(["a wonderful film", "a superb movie", "a dreadful film"])
     assert vectors.shape == (3, 768)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+
+
+def test_pair_encoder_keeps_both_sides() -> None:
+    from activellm_modal.embeddings import PairEncoder
+
+    pairs = [("a wonderful film", "a great movie"), ("a wonderful film", "a dull movie")]
+    encoder = Encoder("minilm")
+    features = PairEncoder(encoder).fit(pairs).transform(pairs)
+    u, v = encoder.transform([p[0] for p in pairs]), encoder.transform([p[1] for p in pairs])
+    assert features.shape == (2, 4 * 384) and features.dtype == np.float32
+    np.testing.assert_allclose(features[:, 384:768], v)
+    np.testing.assert_allclose(features[:, 768:1152], np.abs(u - v))
+    np.testing.assert_allclose(features[:, 1152:], u * v)
+    swapped = PairEncoder(encoder).transform([p[::-1] for p in pairs])
+    assert not np.allclose(swapped, features)  # which side said what is kept
+    pipe = make_pipeline(PairEncoder(encoder), LogisticRegression(C=10.0)).fit(pairs, [1, 0])
+    assert clone(pipe).get_params()["pairencoder__encoder__name_or_path"] == "minilm"
+    with pytest.raises(ValueError, match="two texts per row"):
+        PairEncoder(encoder).fit(["one text only", "another"])

@@ -14,12 +14,14 @@ from activellm_modal.embeddings.models import (
     install_mpnet,
     resolve_encoder,
 )
+from activellm_modal.embeddings.pairs import PairEncoder
 
 __all__ = [
     "DEFAULT_ENCODER",
     "EmbeddingCache",
     "Encoder",
     "EncoderNotAvailable",
+    "PairEncoder",
     "SentenceEmbedder",
     "default_encoder",
     "default_model_path",

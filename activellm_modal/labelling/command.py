@@ -10,15 +10,17 @@ from typing import Any
 
 from activellm_modal.exceptions import LabellingError
 
-#: What each ``--strategy`` costs, for ``--help`` (embedding times: MiniLM on 2 CPU cores).
+#: What each ``--strategy`` costs, for ``--help`` (embedding times: measured on 2 CPU cores).
 COSTS = """\
 what each --strategy costs (every strategy also embeds the pool once with the
-offline MiniLM for the classifier: about 5-10 s per 1,000 texts on 2 CPU cores,
-then cached in --cache-dir; each retraining fits on the cached embeddings):
+default encoder, all-mpnet-base-v2, for the classifier: about 15 s per 1,000
+short texts on 2 idle CPU cores (all-MiniLM-L6-v2 with ACTIVELLM_ENCODER=minilm:
+about 3 s), then cached in --cache-dir; each retraining fits on the cached
+embeddings):
 
   default  the library's default pipeline, ActiveLLM() (preset "coverage"), for
            batch 1, then uncertainty sampling. With --base-url/--model: 1 LLM
-           call for batch 1, plus MiniLM embeddings of a 2,000-text subsample
+           call for batch 1, plus the encoder's embeddings of a 2,000-text subsample
            (10-20 s, once per process); later batches: no LLM call. Offline (no
            --base-url): no LLM call at all; batch 1 is the text nearest each of
            k k-means centres of the pool embeddings (the LLM's part left out),
@@ -84,7 +86,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=10, help="texts per round (default 10)")
     parser.add_argument(
         "--classifier",
-        help="scikit-learn classifier on the MiniLM embeddings, as module.Class "
+        help="scikit-learn classifier on the default encoder's embeddings, as module.Class "
         "(default: sklearn.linear_model.LogisticRegression, C=10)",
     )
     parser.add_argument("--db", type=Path, help="label database (default: DATA-labels.sqlite)")
@@ -142,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if data.task is not None and args.limit is None and len(data) > 5000:
         data.notes.append(
-            f"labelling all {len(data)} texts of {data.task}: the MiniLM embeddings of all of "
+            f"labelling all {len(data)} texts of {data.task}: the embeddings of all of "
             "them are computed first (minutes on a CPU, once); --limit 1000 starts faster"
         )
     if args.labels is None and data.labels is None:

@@ -52,12 +52,12 @@ class LabellingSession:
     batch_size : int, default=10
         Texts per round.
     classifier : scikit-learn classifier, optional
-        Trained on the frozen MiniLM embeddings of the labelled texts after each
+        Trained on the frozen embeddings (the default encoder) of the labelled texts after each
         batch; default ``LogisticRegression(C=10, max_iter=1000)``.
     context : StrategyContext, optional
         Seed and LLM settings for the strategy.
     embed_model : str, optional
-        Sentence-embedding model folder (default: the offline MiniLM).
+        Encoder name or folder (default: the package's default encoder).
     cache_dir : str or Path, optional
         Where pool embeddings are kept between runs.
     min_cv_labels : int, default=10
@@ -428,7 +428,7 @@ def _training(labelled: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
 def embedding_table(
     texts: list[str], model: str | None = None, cache_dir: str | Path | None = None
 ) -> Any:
-    """Frozen MiniLM embeddings of the distinct ``texts``, cached on disk atomically.
+    """Frozen embeddings of the distinct ``texts`` (default encoder), cached on disk atomically.
 
     The cache file is named by a hash of the model and the texts; it is written
     to a temporary file and renamed, so a killed server never leaves half of one.

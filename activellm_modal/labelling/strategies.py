@@ -5,7 +5,7 @@
     :data:`LIBRARY_DEFAULT`, built by :func:`~activellm_modal.presets.make_strategy`
     like every preset) for round 1, then modAL's uncertainty sampling. Without
     an LLM endpoint the LLM's part is left out: embedding typicality (k-means on
-    frozen MiniLM embeddings, the text nearest each centre) picks round 1 (the
+    frozen embeddings of the default encoder, the text nearest each centre) picks round 1 (the
     benchmark's best offline pairing: area under the curve 0.714 vs random 0.696).
 ``paper``
     the paper's ActiveLLM (preset ``"paper"``) every round, on a live endpoint
