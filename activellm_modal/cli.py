@@ -39,6 +39,17 @@ def _int_list(name: str, minimum: int | None = None) -> Callable[[str], list[int
     return parse
 
 
+def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """--model (fine-tuned) and --encoder (frozen), as evaluate and benchmark take them."""
+    parser.add_argument("--model", help="fine-tuning model (default: offline all-MiniLM-L6-v2)")
+    parser.add_argument(
+        "--encoder",
+        default="default",
+        help="frozen encoder of the embedding classifier: default (all-mpnet-base-v2, or "
+        "$ACTIVELLM_ENCODER), mpnet, minilm, or a local folder",
+    )
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -180,13 +191,7 @@ def _add_benchmark(commands: argparse._SubParsersAction) -> None:
         help="embed: frozen --encoder embeddings (computed once) + logistic regression; "
         "bert: fine-tune BertClassifier each round; setfit: SetFitClassifier each round (slow)",
     )
-    parser.add_argument("--model", help="fine-tuning model (default: offline all-MiniLM-L6-v2)")
-    parser.add_argument(
-        "--encoder",
-        default="default",
-        help="frozen encoder of the embedding classifier: default (all-mpnet-base-v2, or "
-        "$ACTIVELLM_ENCODER), mpnet, minilm, or a local folder",
-    )
+    _add_model_arguments(parser)
     parser.add_argument(
         "--epochs", type=_positive_int, help="bert epochs (default: BertClassifier's own)"
     )
@@ -249,13 +254,7 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
         help="lr: frozen --encoder embeddings + LogisticRegression(C=10) (default); "
         "bert: fine-tune --model (slow; fewer random subsets)",
     )
-    parser.add_argument("--model", help="fine-tuning model (default: offline all-MiniLM-L6-v2)")
-    parser.add_argument(
-        "--encoder",
-        default="default",
-        help="frozen encoder of the embedding classifier: default (all-mpnet-base-v2, or "
-        "$ACTIVELLM_ENCODER), mpnet, minilm, or a local folder",
-    )
+    _add_model_arguments(parser)
     parser.add_argument("--epochs", type=_positive_int, default=25, help="bert epochs")
     parser.add_argument("--seed", type=int, default=0, help="seed of everything (default: 0)")
     parser.add_argument("--base-url", help="live OpenAI-compatible endpoint")
