@@ -21,7 +21,7 @@ embeddings):
   default  the library's default pipeline, ActiveLLM() (preset "coverage"), for
            batch 1, then uncertainty sampling. With --base-url/--model: 1 LLM
            call for batch 1, plus the encoder's embeddings of a 2,000-text subsample
-           (about 150 CPU-seconds with mpnet, 50 with MiniLM, once per process);
+           (about 26 s with mpnet, 6 s with MiniLM on 2 idle cores, once per process);
            later batches: no LLM call. Offline (no
            --base-url): no LLM call at all; batch 1 is the text nearest each of
            k k-means centres of the pool embeddings (the LLM's part left out),
