@@ -33,7 +33,7 @@ from activellm_modal.query.reader import read_nominations
 from activellm_modal.query.recap import Labelled, labelled_from
 from activellm_modal.query.selection import is_degenerate
 from activellm_modal.strategies.base import QueryStrategy
-from activellm_modal.strategies.moved import MOVED, moved_message
+from activellm_modal.strategies.moved import MOVED, moved_message, refuse_moved
 from activellm_modal.strategies.records import QueryBookkeeping, QueryRecord
 
 logger = logging.getLogger(__name__)
@@ -209,6 +209,7 @@ class ActiveLLM(QueryBookkeeping, QueryStrategy):
         "random_state": [Interval(Integral, 0, None, closed="left"), np.random.Generator, None],
     }
 
+    @refuse_moved
     def __init__(
         self,
         model: str = "gpt-4o",
@@ -224,13 +225,7 @@ class ActiveLLM(QueryBookkeeping, QueryStrategy):
         pair_columns: tuple[Any, Any] | None = None,
         cache_dir: str | None = None,
         random_state: int | np.random.Generator | None = None,
-        **moved: Any,
     ) -> None:
-        # A keyword that moved into a part is refused, not silently ignored.
-        for name, value in moved.items():
-            if name in MOVED:
-                raise TypeError(moved_message(name, value))
-            raise TypeError(f"ActiveLLM() got an unexpected keyword argument {name!r}")
         self.model = model
         self.base_url = base_url
         self.api_key = api_key

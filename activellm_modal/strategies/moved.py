@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["MOVED", "moved_message"]
+__all__ = ["MOVED", "moved_message", "refuse_moved"]
 
 #: old keyword -> (part parameter, constructor to use, parameter name there)
 MOVED: dict[str, tuple[str, str, str]] = {
@@ -63,3 +65,22 @@ def moved_message(name: str, value: Any, owner: str = "ActiveLLM") -> str:
         f"{owner}({name}=...) moved to the {part} part: pass {part}={maker}({new}={shown})"
         f"{alternatives.get(name, '')}, or call set_params({part}__{new}={shown})."
     )
+
+
+def refuse_moved(init: Callable[..., None]) -> Callable[..., None]:
+    """Wrap ``ActiveLLM.__init__`` so that a keyword that moved is refused by name.
+
+    The wrapped ``__init__`` keeps its own signature (``functools.wraps``), so
+    scikit-learn's ``get_params``/``clone`` see only the real parameters and
+    ``__init__`` itself only stores them; any other unknown keyword fails as
+    Python's own call would.
+    """
+
+    @functools.wraps(init)
+    def checked(self: Any, *args: Any, **kwargs: Any) -> None:
+        for name, value in kwargs.items():
+            if name in MOVED:
+                raise TypeError(moved_message(name, value))
+        init(self, *args, **kwargs)
+
+    return checked
